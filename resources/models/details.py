@@ -1,0 +1,273 @@
+"""The details HSDS attaches to services, locations and organizations: phones, schedules, languages."""
+
+import zoneinfo
+
+import pycountry
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+from .. import phones
+from .base import HSDSModel
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+HSDS_WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+def _one_owner(prefix, owners):
+    condition = Q()
+    for owner in owners:
+        condition |= Q(**{f"{owner}__isnull": False})
+    return models.CheckConstraint(condition=condition, name=f"{prefix}_has_owner")
+
+
+class Phone(HSDSModel):
+    class Type(models.TextChoices):
+        VOICE = "voice", "Voice call"
+        TEXT = "text", "Text message (SMS)"
+        TEXTPHONE = "textphone", "Textphone / TTY"
+        VIDEO = "video", "Video call / sign language"
+        FAX = "fax", "Fax"
+        PAGER = "pager", "Pager"
+
+    CALL_TYPES = (Type.VOICE, Type.TEXTPHONE, Type.VIDEO)
+
+    service = models.ForeignKey(
+        "resources.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
+    )
+    location = models.ForeignKey(
+        "resources.Location", null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
+    )
+    organization = models.ForeignKey(
+        "resources.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
+    )
+    number = models.CharField(
+        max_length=20,
+        help_text="Type it as you would dial it; it is stored in E.164 (+18883737888), short codes as digits.",
+    )
+    country = models.CharField(
+        max_length=2, blank=True, help_text="ISO country the number is dialled in; needed for short codes such as 988."
+    )
+    extension = models.CharField(max_length=10, blank=True)
+    type = models.CharField(max_length=20, choices=Type, default=Type.VOICE)
+    text_keyword = models.CharField(
+        max_length=40, blank=True, help_text="For text lines: the word to send, e.g. START."
+    )
+    description = models.CharField(max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first.")
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["number"], name="phone_number_idx")]
+        constraints = [
+            _one_owner("phone", ["service", "location", "organization"]),
+            models.CheckConstraint(
+                condition=Q(number__regex=phones.STORED_NUMBER_PATTERN), name="phone_number_stored_form"
+            ),
+            models.CheckConstraint(condition=Q(extension__regex=r"^[0-9]*$"), name="phone_extension_digits"),
+            models.CheckConstraint(condition=Q(text_keyword="") | Q(type="text"), name="phone_keyword_only_for_text"),
+        ]
+
+    def __str__(self):
+        return self.display
+
+    def clean(self):
+        errors = {}
+        if self.country:
+            self.country = self.country.upper()
+        try:
+            self.number = phones.normalise(self.number, self.country)
+        except phones.InvalidPhone as error:
+            errors["number"] = ValidationError(str(error), code="invalid_phone")
+        if self.extension and not self.extension.isdigit():
+            errors["extension"] = ValidationError("An extension is digits only.", code="extension")
+        if self.text_keyword and self.type != self.Type.TEXT:
+            errors["text_keyword"] = ValidationError("Only a text line has a keyword.", code="keyword")
+        if not (self.service_id or self.location_id or self.organization_id):
+            errors["__all__"] = ValidationError(
+                "A phone belongs to a service, a location or an organization.", code="owner"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def display(self):
+        return phones.display(self.number)
+
+    @property
+    def tel_href(self):
+        return f"tel:{self.number}" + (f";ext={self.extension}" if self.extension else "")
+
+    @property
+    def sms_href(self):
+        # "?&body=" is the form both iOS and Android read.
+        return f"sms:{self.number}" + (f"?&body={self.text_keyword}" if self.text_keyword else "")
+
+    @property
+    def can_call(self):
+        return self.type in self.CALL_TYPES
+
+    @property
+    def can_text(self):
+        return self.type == self.Type.TEXT
+
+
+def validate_timezone(value):
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"“{value}” is not a time zone name such as America/New_York.", code="timezone") from None
+
+
+class ScheduleQuerySet(models.QuerySet):
+    def open_at(self, moment):
+        """Schedules open at `moment`, each judged in its own timezone.
+
+        The timezones in use are few; for each, the local weekday and time are worked out here and the
+        comparison runs in the database.
+        """
+        condition = Q(open_24_7=True)
+        for name in self.model.objects.exclude(open_24_7=True).values_list("timezone", flat=True).distinct().order_by():
+            try:
+                local = moment.astimezone(zoneinfo.ZoneInfo(name))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                continue
+            day, now = local.weekday(), local.time().replace(microsecond=0)
+            same_day = Q(closes_at__gt=F("opens_at")) & Q(weekday=day, opens_at__lte=now, closes_at__gt=now)
+            overnight_started_today = Q(closes_at__lte=F("opens_at"), weekday=day, opens_at__lte=now)
+            overnight_from_yesterday = Q(closes_at__lte=F("opens_at"), weekday=(day - 1) % 7, closes_at__gt=now)
+            condition |= Q(timezone=name) & (same_day | overnight_started_today | overnight_from_yesterday)
+        return self.filter(condition)
+
+
+class Schedule(HSDSModel):
+    """Opening hours: one row per weekday and opening span, or one row saying 24/7."""
+
+    service = models.ForeignKey(
+        "resources.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+    )
+    location = models.ForeignKey(
+        "resources.Location", null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+    )
+    open_24_7 = models.BooleanField("open 24/7", default=False)
+    weekday = models.PositiveSmallIntegerField(null=True, blank=True, choices=WEEKDAYS)
+    opens_at = models.TimeField(null=True, blank=True)
+    closes_at = models.TimeField(null=True, blank=True, help_text="Earlier than the opening time means past midnight.")
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone], help_text="IANA name, e.g. Africa/Kampala."
+    )
+    notes = models.CharField(max_length=300, blank=True, help_text="E.g. 'closed on public holidays'.")
+
+    objects = ScheduleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-open_24_7", "weekday", "opens_at"]
+        constraints = [
+            _one_owner("schedule", ["service", "location"]),
+            models.CheckConstraint(
+                condition=Q(open_24_7=True, weekday__isnull=True, opens_at__isnull=True, closes_at__isnull=True)
+                | Q(open_24_7=False, weekday__gte=0, weekday__lte=6, opens_at__isnull=False, closes_at__isnull=False),
+                name="schedule_24_7_or_weekday_hours",
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True) | ~Q(opens_at=F("closes_at")), name="schedule_span_not_empty"
+            ),
+        ]
+
+    def __str__(self):
+        if self.open_24_7:
+            return "Open 24 hours, 7 days"
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+    def clean(self):
+        errors = {}
+        if self.open_24_7:
+            if self.weekday is not None or self.opens_at or self.closes_at:
+                errors["open_24_7"] = "A 24/7 schedule has no weekday or hours."
+        else:
+            for field in ("weekday", "opens_at", "closes_at"):
+                if getattr(self, field) is None:
+                    errors[field] = "Give the weekday and the opening and closing times, or tick 24/7."
+            if self.opens_at is not None and self.opens_at == self.closes_at:
+                errors["closes_at"] = "Opening and closing times are the same; for all day, tick 24/7."
+        if not (self.service_id or self.location_id):
+            errors["__all__"] = "A schedule belongs to a service or a location."
+        if errors:
+            raise ValidationError(errors)
+
+    def is_open_at(self, moment):
+        if self.open_24_7:
+            return True
+        try:
+            local = moment.astimezone(zoneinfo.ZoneInfo(self.timezone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return False
+        day, now = local.weekday(), local.time()
+        if self.opens_at < self.closes_at:
+            return day == self.weekday and self.opens_at <= now < self.closes_at
+        return (day == self.weekday and now >= self.opens_at) or (
+            day == (self.weekday + 1) % 7 and now < self.closes_at
+        )
+
+    @property
+    def hsds_byday(self):
+        return HSDS_WEEKDAYS[self.weekday] if self.weekday is not None else ""
+
+
+def language_name(code):
+    language = pycountry.languages.get(alpha_2=code) if len(code) == 2 else pycountry.languages.get(alpha_3=code)
+    return language.name if language else code
+
+
+def normalise_language(value):
+    """ISO 639: the two-letter code when there is one, else the three-letter code; names accepted."""
+    text = (value or "").strip()
+    try:
+        language = pycountry.languages.lookup(text)
+    except LookupError:
+        raise ValidationError(
+            f"“{text[:40]}” is not an ISO 639 language code (such as en, es, lg).", code="language"
+        ) from None
+    return getattr(language, "alpha_2", None) or language.alpha_3
+
+
+class Language(HSDSModel):
+    """A language a service, location or phone line offers (HSDS language)."""
+
+    service = models.ForeignKey(
+        "resources.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="languages"
+    )
+    location = models.ForeignKey(
+        "resources.Location", null=True, blank=True, on_delete=models.CASCADE, related_name="languages"
+    )
+    phone = models.ForeignKey(Phone, null=True, blank=True, on_delete=models.CASCADE, related_name="languages")
+    code = models.CharField(max_length=3, help_text="ISO 639-1 (en) or ISO 639-3 (lug) code.")
+    note = models.CharField(max_length=300, blank=True, help_text="E.g. 'through an interpreter'.")
+
+    class Meta:
+        ordering = ["code"]
+        indexes = [models.Index(fields=["code", "service"], name="language_code_service_idx")]
+        constraints = [
+            _one_owner("language", ["service", "location", "phone"]),
+            models.CheckConstraint(condition=Q(code__regex=r"^[a-z]{2,3}$"), name="language_code_iso639"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self):
+        return language_name(self.code)
+
+    def clean(self):
+        self.code = normalise_language(self.code)
+        if not (self.service_id or self.location_id or self.phone_id):
+            raise ValidationError("A language belongs to a service, a location or a phone.", code="owner")

@@ -1,0 +1,214 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from .. import regions
+from .base import HSDSModel
+
+
+def validate_country_code(value):
+    try:
+        normalised = regions.normalise_country(value)
+    except regions.UnknownRegion as error:
+        raise ValidationError(str(error), code="country") from None
+    if normalised != value:
+        raise ValidationError(f"Use the ISO 3166-1 alpha-2 code {normalised}.", code="country")
+
+
+def validate_subdivision_code(value):
+    if value and "-" not in value:
+        raise ValidationError("Use a full ISO 3166-2 code such as US-TX.", code="subdivision")
+    try:
+        normalised = regions.normalise_subdivision(value)
+    except regions.UnknownRegion as error:
+        raise ValidationError(str(error), code="subdivision") from None
+    if normalised != value:
+        raise ValidationError(f"Use the ISO 3166-2 code {normalised}.", code="subdivision")
+
+
+class Location(HSDSModel):
+    class Type(models.TextChoices):
+        PHYSICAL = "physical", "Physical (people can visit)"
+        POSTAL = "postal", "Postal (mail only)"
+        VIRTUAL = "virtual", "Virtual (online)"
+
+    organization = models.ForeignKey(
+        "resources.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="locations"
+    )
+    location_type = models.CharField(max_length=20, choices=Type, default=Type.PHYSICAL)
+    name = models.CharField(max_length=300, blank=True)
+    alternate_name = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True)
+    transportation = models.TextField(blank=True, help_text="How to get there by public transport.")
+    accessibility = models.TextField(blank=True, help_text="Step-free access, hearing loops, …")
+    url = models.URLField(blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    is_confidential = models.BooleanField(
+        "confidential location",
+        default=False,
+        help_text="A shelter or safe house: the public sees only the city/region and the intake phone.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="location_coordinates_valid",
+            ),
+        ]
+
+    def __str__(self):
+        if self.name:
+            return self.name
+        address = self.addresses.first() if self.pk else None
+        return str(address) if address else f"Location {self.uuid}"
+
+    def clean(self):
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValidationError("Give both latitude and longitude, or neither.", code="coordinates")
+
+
+class Address(HSDSModel):
+    class Type(models.TextChoices):
+        PHYSICAL = "physical", "Physical"
+        POSTAL = "postal", "Postal"
+        VIRTUAL = "virtual", "Virtual"
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="addresses")
+    address_type = models.CharField(max_length=20, choices=Type, default=Type.PHYSICAL)
+    attention = models.CharField(max_length=200, blank=True)
+    address_1 = models.CharField("address line 1", max_length=300, blank=True)
+    address_2 = models.CharField("address line 2", max_length=300, blank=True)
+    city = models.CharField(max_length=200, blank=True)
+    region = models.CharField(max_length=200, blank=True, help_text="A region below state level, if any.")
+    state_province = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(
+        max_length=2, validators=[validate_country_code], help_text="ISO 3166-1 alpha-2 code, e.g. UG."
+    )
+    subdivision = models.CharField(
+        max_length=6,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text="ISO 3166-2 code derived from state/province, used to find services by region.",
+    )
+
+    class Meta:
+        verbose_name_plural = "addresses"
+        indexes = [models.Index(fields=["country", "subdivision"], name="address_region_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="address_country_alpha2"),
+            models.CheckConstraint(
+                condition=Q(subdivision="") | Q(subdivision__startswith=models.F("country")),
+                name="address_subdivision_in_country",
+            ),
+        ]
+
+    def __str__(self):
+        parts = [self.address_1, self.city, self.state_province, self.country]
+        return ", ".join(part for part in parts if part)
+
+    def clean(self):
+        if self.country:
+            self.country = self.country.upper()
+        self.subdivision = regions.subdivision_from_state(self.country, self.state_province)
+
+    def public_parts(self, confidential):
+        """The address lines the public may see: only city, region and country for a confidential place."""
+        if confidential:
+            return [p for p in (self.city, self.state_province, regions.country_name(self.country)) if p]
+        lines = [self.address_1, self.address_2, self.city, self.state_province, self.postal_code]
+        return [p for p in lines if p] + [regions.country_name(self.country)]
+
+
+class ServiceAtLocation(HSDSModel):
+    service = models.ForeignKey("resources.Service", on_delete=models.CASCADE, related_name="service_at_locations")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="service_at_locations")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "service at location"
+        constraints = [
+            models.UniqueConstraint(fields=["service", "location"], name="service_at_location_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.service} at {self.location}"
+
+
+class ServiceArea(HSDSModel):
+    """Where a service is available, when that is wider than its locations."""
+
+    class Kind(models.TextChoices):
+        WORLDWIDE = "worldwide", "Worldwide"
+        COUNTRY = "country", "A whole country"
+        SUBDIVISION = "subdivision", "A state, province or region (ISO 3166-2)"
+        CITY = "city", "A city"
+
+    service = models.ForeignKey("resources.Service", on_delete=models.CASCADE, related_name="service_areas")
+    kind = models.CharField(max_length=20, choices=Kind)
+    country = models.CharField(max_length=2, blank=True, validators=[validate_country_code])
+    subdivision = models.CharField(
+        max_length=6, blank=True, validators=[validate_subdivision_code], help_text="ISO 3166-2, e.g. US-TX."
+    )
+    city = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=300, blank=True, help_text="How to describe the area, if not by its code.")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "country", "subdivision"], name="service_area_region_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="worldwide", country="", subdivision="", city=""))
+                | Q(kind="country", subdivision="", city="", country__regex=r"^[A-Z]{2}$")
+                | Q(kind="subdivision", city="", country__regex=r"^[A-Z]{2}$", subdivision__regex=r"^[A-Z]{2}-")
+                | (Q(kind="city", country__regex=r"^[A-Z]{2}$") & ~Q(city="")),
+                name="service_area_kind_fields",
+            ),
+            models.CheckConstraint(
+                condition=Q(subdivision="") | Q(subdivision__startswith=models.F("country")),
+                name="service_area_subdivision_in_country",
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        if self.kind == self.Kind.WORLDWIDE:
+            return "Worldwide"
+        if self.kind == self.Kind.COUNTRY:
+            return regions.country_name(self.country)
+        if self.kind == self.Kind.SUBDIVISION:
+            return f"{regions.subdivision_name(self.subdivision)}, {regions.country_name(self.country)}"
+        where = regions.subdivision_name(self.subdivision) if self.subdivision else regions.country_name(self.country)
+        return f"{self.city}, {where}"
+
+    def clean(self):
+        errors = {}
+        if self.subdivision and not self.country:
+            self.country = self.subdivision.split("-", 1)[0]
+        if self.kind == self.Kind.WORLDWIDE:
+            if self.country or self.subdivision or self.city:
+                errors["kind"] = "A worldwide area has no country, subdivision or city."
+        else:
+            if not self.country:
+                errors["country"] = "Give the country."
+            if self.kind == self.Kind.COUNTRY and (self.subdivision or self.city):
+                errors["kind"] = "A whole-country area has no subdivision or city; choose another kind."
+            if self.kind == self.Kind.SUBDIVISION:
+                if not self.subdivision:
+                    errors["subdivision"] = "Give the ISO 3166-2 code of the state, province or region."
+                if self.city:
+                    errors["city"] = "A subdivision area has no city; choose the kind 'city'."
+            if self.kind == self.Kind.CITY and not self.city.strip():
+                errors["city"] = "Give the city."
+        if self.subdivision and self.country and not self.subdivision.startswith(self.country + "-"):
+            errors["subdivision"] = f"{self.subdivision} is not in {regions.country_name(self.country)}."
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,303 @@
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from .base import HSDSModel, Tristate
+from .details import Phone, Schedule
+from .places import Location, ServiceArea, ServiceAtLocation
+
+STALE_AFTER = datetime.timedelta(days=365)
+
+
+class ServiceQuerySet(models.QuerySet):
+    def published(self):
+        """What the public may see: published by a curator and not defunct. Every public read starts here."""
+        return self.filter(review_state=Service.ReviewState.PUBLISHED).exclude(status=Service.Status.DEFUNCT)
+
+    def hotlines(self):
+        return self.filter(hotline__isnull=False)
+
+    def for_listing(self):
+        """Everything a result card or a detail page shows, in a constant number of queries."""
+        return self.select_related("organization", "hotline").prefetch_related(
+            models.Prefetch("phones", queryset=Phone.objects.prefetch_related("languages")),
+            "schedules",
+            "languages",
+            "service_areas",
+            models.Prefetch("terms", queryset=_terms_with_taxonomy()),
+            models.Prefetch(
+                "service_at_locations",
+                queryset=ServiceAtLocation.objects.select_related("location").prefetch_related("location__addresses"),
+            ),
+        )
+
+    def in_region(self, region):
+        """Services with a location in the region, or an area that covers it or lies inside it."""
+        if region.is_country:
+            place = Q(location__addresses__country=region.code)
+            area = Q(kind=ServiceArea.Kind.WORLDWIDE) | Q(country=region.code)
+        else:
+            place = Q(location__addresses__subdivision__in=region.descendants())
+            area = (
+                Q(kind=ServiceArea.Kind.WORLDWIDE)
+                | Q(kind=ServiceArea.Kind.COUNTRY, country=region.country)
+                | Q(subdivision__in=set(region.ancestors()) | region.descendants())
+            )
+        located = ServiceAtLocation.objects.filter(
+            place, service=OuterRef("pk"), location__location_type__in=[Location.Type.PHYSICAL, Location.Type.POSTAL]
+        )
+        covered = ServiceArea.objects.filter(area, service=OuterRef("pk"))
+        return self.filter(Exists(located) | Exists(covered))
+
+    def with_any_term(self, term_ids):
+        links = Service.terms.through.objects.filter(service=OuterRef("pk"), taxonomyterm__in=term_ids)
+        return self.filter(Exists(links))
+
+    def in_languages(self, codes):
+        from .details import Language
+
+        return self.filter(Exists(Language.objects.filter(service=OuterRef("pk"), code__in=codes)))
+
+    def delivered_by(self, methods):
+        """Services offered by any of the given delivery methods (in_person, phone, text, online)."""
+        condition = Q()
+        if Service.Delivery.IN_PERSON in methods:
+            condition |= Exists(
+                ServiceAtLocation.objects.filter(service=OuterRef("pk"), location__location_type=Location.Type.PHYSICAL)
+            )
+        if Service.Delivery.PHONE in methods:
+            condition |= Exists(Phone.objects.filter(service=OuterRef("pk"), type__in=Phone.CALL_TYPES))
+        if Service.Delivery.TEXT in methods:
+            condition |= Exists(Phone.objects.filter(service=OuterRef("pk"), type=Phone.Type.TEXT))
+        if Service.Delivery.ONLINE in methods:
+            condition |= Q(available_online=True) | (Q(hotline__isnull=False) & ~Q(hotline__chat_url=""))
+        return self.filter(condition) if condition else self
+
+    def open_at(self, moment):
+        return self.filter(Exists(Schedule.objects.open_at(moment).filter(service=OuterRef("pk"))))
+
+    def free(self):
+        return self.filter(is_free=True)
+
+
+def _terms_with_taxonomy():
+    from .taxonomy import TaxonomyTerm
+
+    return TaxonomyTerm.objects.select_related("taxonomy")
+
+
+class Service(HSDSModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        DEFUNCT = "defunct", "Defunct (closed for good)"
+        TEMPORARILY_CLOSED = "temporarily closed", "Temporarily closed"
+
+    class ReviewState(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING = "pending", "Pending review"
+        PUBLISHED = "published", "Published"
+        ARCHIVED = "archived", "Archived"
+
+    class Delivery(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        PHONE = "phone", "By phone"
+        TEXT = "text", "By text message"
+        ONLINE = "online", "Online"
+
+    organization = models.ForeignKey("resources.Organization", on_delete=models.PROTECT, related_name="services")
+    name = models.CharField(max_length=300)
+    alternate_name = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True)
+    url = models.URLField("website", blank=True)
+    email = models.EmailField(blank=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
+    application_process = models.TextField("how to get help", blank=True)
+    eligibility_description = models.TextField("who is eligible", blank=True)
+    minimum_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    maximum_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    fees_description = models.TextField("fees", blank=True)
+    is_free = models.BooleanField("free of charge", default=False)
+    available_online = models.BooleanField(
+        default=False, help_text="Can be used online (chat, video, an online form), not just read about."
+    )
+    interpretation_services = models.TextField(blank=True)
+    alert = models.TextField(blank=True, help_text="A short-term notice shown at the top of the listing.")
+    terms = models.ManyToManyField(
+        "resources.TaxonomyTerm",
+        blank=True,
+        related_name="services",
+        help_text="Needs, populations, trafficking types.",
+    )
+
+    review_state = models.CharField(max_length=20, choices=ReviewState, default=ReviewState.DRAFT, db_index=True)
+    review_state_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    review_state_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    assured_date = models.DateField("last verified", null=True, blank=True)
+    assurer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="verified by",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assurer_email = models.EmailField("verified by (email)", blank=True)
+    last_modified = models.DateTimeField(auto_now=True)
+
+    objects = ServiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["review_state", "status"], name="service_public_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minimum_age__isnull=True)
+                | Q(maximum_age__isnull=True)
+                | Q(minimum_age__lte=models.F("maximum_age")),
+                name="service_age_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(maximum_age__isnull=True) | Q(maximum_age__lte=150), name="service_age_plausible"
+            ),
+            models.CheckConstraint(
+                condition=Q(assured_date__isnull=False) | (Q(assurer__isnull=True) & Q(assurer_email="")),
+                name="service_assurer_needs_date",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("resources:service", kwargs={"uuid": self.uuid})
+
+    def clean(self):
+        errors = {}
+        if self.minimum_age is not None and self.maximum_age is not None and self.minimum_age > self.maximum_age:
+            errors["maximum_age"] = "The maximum age must not be below the minimum age."
+        if self.maximum_age is not None and self.maximum_age > 150:
+            errors["maximum_age"] = "An age above 150 is not plausible."
+        if self.assured_date is None and (self.assurer_id or self.assurer_email):
+            errors["assured_date"] = "Give the date it was verified, or clear who verified it."
+        if self.assured_date and self.assured_date > timezone.localdate():
+            errors["assured_date"] = "A verification date cannot be in the future."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_public(self):
+        return self.review_state == self.ReviewState.PUBLISHED and self.status != self.Status.DEFUNCT
+
+    @property
+    def is_stale(self):
+        return self.assured_date is None or timezone.localdate() - self.assured_date > STALE_AFTER
+
+    def terms_of(self, taxonomy_slug):
+        """Terms of one vocabulary, from the prefetched terms when there are any."""
+        return [term for term in self.terms.all() if term.taxonomy.slug == taxonomy_slug]
+
+    @property
+    def needs(self):
+        from .taxonomy import Taxonomy
+
+        return self.terms_of(Taxonomy.NEEDS)
+
+    @property
+    def populations(self):
+        from .taxonomy import Taxonomy
+
+        return self.terms_of(Taxonomy.POPULATIONS)
+
+    @property
+    def trafficking_types(self):
+        from .taxonomy import Taxonomy
+
+        return self.terms_of(Taxonomy.TRAFFICKING_TYPES)
+
+    @property
+    def delivery_methods(self):
+        """How the service can be reached, from the prefetched phones and locations."""
+        methods = []
+        if any(sal.location.location_type == Location.Type.PHYSICAL for sal in self.service_at_locations.all()):
+            methods.append(self.Delivery.IN_PERSON)
+        phones = self.phones.all()
+        if any(phone.type in Phone.CALL_TYPES for phone in phones):
+            methods.append(self.Delivery.PHONE)
+        if any(phone.type == Phone.Type.TEXT for phone in phones):
+            methods.append(self.Delivery.TEXT)
+        hotline = getattr(self, "hotline", None)
+        if self.available_online or (hotline and hotline.chat_url):
+            methods.append(self.Delivery.ONLINE)
+        return methods
+
+    def open_state(self, moment=None):
+        """True (open), False (closed) or None (no hours known), from the prefetched schedules."""
+        schedules = list(self.schedules.all())
+        if not schedules:
+            return None
+        moment = moment or timezone.now()
+        return any(schedule.is_open_at(moment) for schedule in schedules)
+
+
+class Hotline(models.Model):
+    """What a person needs to know before reaching out to a hotline (ours; exported via our HSDS profile)."""
+
+    class OperatorKind(models.TextChoices):
+        NON_GOVERNMENTAL = "non_governmental", "Non-governmental organisation"
+        GOVERNMENT = "government", "Government (not law enforcement)"
+        LAW_ENFORCEMENT = "law_enforcement", "Law enforcement"
+
+    class Reporting(models.TextChoices):
+        NEVER = "never", "Never"
+        WITH_CONSENT = "with_consent", "Only with your consent"
+        MAY = "may", "May, for example when someone is in danger"
+        ALWAYS = "always", "Yes: reports go to the authorities"
+        UNKNOWN = "unknown", "Not known"
+
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="hotline")
+    operator_kind = models.CharField(max_length=30, choices=OperatorKind)
+    chat_url = models.URLField("online chat", blank=True)
+    confidential = models.CharField(max_length=10, choices=Tristate, default=Tristate.UNKNOWN)
+    anonymous_allowed = models.CharField(
+        "can I stay anonymous", max_length=10, choices=Tristate, default=Tristate.UNKNOWN
+    )
+    contacts_police = models.CharField(
+        "will they contact police", max_length=20, choices=Reporting, default=Reporting.UNKNOWN
+    )
+    contacts_immigration = models.CharField(
+        "will they contact immigration", max_length=20, choices=Reporting, default=Reporting.UNKNOWN
+    )
+    asks_for_id = models.CharField("asks for ID", max_length=10, choices=Tristate, default=Tristate.UNKNOWN)
+    asks_immigration_status = models.CharField(
+        "asks about immigration status", max_length=10, choices=Tristate, default=Tristate.UNKNOWN
+    )
+    what_to_expect = models.TextField(blank=True, help_text="In plain words: what happens when you reach out.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(operator_kind="law_enforcement") | ~Q(contacts_police="never"),
+                name="hotline_law_enforcement_is_police",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Hotline facts: {self.service}"
+
+    def clean(self):
+        if self.operator_kind == self.OperatorKind.LAW_ENFORCEMENT and self.contacts_police == self.Reporting.NEVER:
+            raise ValidationError(
+                {"contacts_police": "A law-enforcement line is the police: 'never' cannot be true."}, code="police"
+            )
+
+    @property
+    def is_law_enforcement(self):
+        return self.operator_kind == self.OperatorKind.LAW_ENFORCEMENT

@@ -1,0 +1,85 @@
+from django.db import models
+from django.db.models import Q
+
+from .base import HSDSModel
+
+
+class Taxonomy(HSDSModel):
+    """A vocabulary: needs (a tree), populations served, trafficking types."""
+
+    NEEDS = "needs"
+    POPULATIONS = "populations"
+    TRAFFICKING_TYPES = "trafficking-types"
+
+    slug = models.SlugField(unique=True, help_text="Our key for the vocabulary, e.g. 'needs'.")
+    name = models.CharField(max_length=200)
+    description = models.TextField()
+    uri = models.URLField(blank=True)
+    version = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        verbose_name_plural = "taxonomies"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TaxonomyTermQuerySet(models.QuerySet):
+    def of(self, taxonomy_slug):
+        return self.filter(taxonomy__slug=taxonomy_slug)
+
+    def with_descendant_ids(self, terms):
+        """Ids of the given terms and of every term below them (one query over the vocabulary)."""
+        wanted = {term.pk for term in terms}
+        if not wanted:
+            return set()
+        taxonomies = {term.taxonomy_id for term in terms}
+        children = {}
+        for pk, parent_id in self.filter(taxonomy_id__in=taxonomies).values_list("pk", "parent_id"):
+            children.setdefault(parent_id, []).append(pk)
+        found, todo = set(), list(wanted)
+        while todo:
+            current = todo.pop()
+            if current not in found:
+                found.add(current)
+                todo.extend(children.get(current, ()))
+        return found
+
+
+class TaxonomyTerm(HSDSModel):
+    taxonomy = models.ForeignKey(Taxonomy, on_delete=models.PROTECT, related_name="terms")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    code = models.SlugField(max_length=100, help_text="Short stable key used in URLs, e.g. 'legal-aid'.")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    term_uri = models.URLField(blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Order among its siblings.")
+
+    objects = TaxonomyTermQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["taxonomy__name", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["taxonomy", "code"], name="term_code_unique_in_taxonomy"),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True) | ~Q(parent=models.F("pk")), name="term_not_own_parent"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.taxonomy.name}: {self.name}" if self.taxonomy_id else self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.parent_id is None:
+            return
+        if self.parent.taxonomy_id != self.taxonomy_id:
+            raise ValidationError({"parent": "A term's parent must be in the same taxonomy."}, code="parent")
+        seen, current = set(), self.parent
+        while current is not None:
+            if current.pk == self.pk or current.pk in seen:
+                raise ValidationError({"parent": "A term cannot sit below itself."}, code="cycle")
+            seen.add(current.pk)
+            current = current.parent
