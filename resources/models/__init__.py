@@ -2,7 +2,7 @@ from .base import HSDSModel, Tristate
 from .details import Language, Phone, Schedule
 from .organizations import Organization
 from .places import Address, Location, ServiceArea, ServiceAtLocation
-from .services import Hotline, Service
+from .services import Hotline, PublicService, Service
 from .taxonomy import Taxonomy, TaxonomyTerm
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Location",
     "Organization",
     "Phone",
+    "PublicService",
     "Schedule",
     "Service",
     "ServiceArea",

@@ -26,7 +26,11 @@ def _one_owner(prefix, owners):
     condition = Q()
     for owner in owners:
         condition |= Q(**{f"{owner}__isnull": False})
-    return models.CheckConstraint(condition=condition, name=f"{prefix}_has_owner")
+    return models.CheckConstraint(
+        condition=condition,
+        name=f"{prefix}_has_owner",
+        violation_error_message=f"A {prefix} belongs to a {', '.join(owners[:-1])} or {owners[-1]}.",
+    )
 
 
 class Phone(HSDSModel):
@@ -198,8 +202,6 @@ class Schedule(HSDSModel):
                     errors[field] = "Give the weekday and the opening and closing times, or tick 24/7."
             if self.opens_at is not None and self.opens_at == self.closes_at:
                 errors["closes_at"] = "Opening and closing times are the same; for all day, tick 24/7."
-        if not (self.service_id or self.location_id):
-            errors["__all__"] = "A schedule belongs to a service or a location."
         if errors:
             raise ValidationError(errors)
 
@@ -269,5 +271,3 @@ class Language(HSDSModel):
 
     def clean(self):
         self.code = normalise_language(self.code)
-        if not (self.service_id or self.location_id or self.phone_id):
-            raise ValidationError("A language belongs to a service, a location or a phone.", code="owner")

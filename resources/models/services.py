@@ -247,6 +247,15 @@ class Service(HSDSModel):
         return any(schedule.is_open_at(moment) for schedule in schedules)
 
 
+class PublicService(Service):
+    """The same rows, seen as the public sees them (a read-only admin view over published())."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "public listing"
+        verbose_name_plural = "public listings (read-only)"
+
+
 class Hotline(models.Model):
     """What a person needs to know before reaching out to a hotline (ours; exported via our HSDS profile)."""
 
