@@ -95,10 +95,6 @@ class Phone(HSDSModel):
             errors["extension"] = ValidationError("An extension is digits only.", code="extension")
         if self.text_keyword and self.type != self.Type.TEXT:
             errors["text_keyword"] = ValidationError("Only a text line has a keyword.", code="keyword")
-        if not (self.service_id or self.location_id or self.organization_id):
-            errors["__all__"] = ValidationError(
-                "A phone belongs to a service, a location or an organization.", code="owner"
-            )
         if errors:
             raise ValidationError(errors)
 
