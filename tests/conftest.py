@@ -1,0 +1,120 @@
+"""Small factory functions for tests: each makes a valid object with sensible defaults.
+
+Every factory runs full_clean(), so tests build data through the same validation the admin uses.
+"""
+
+import datetime
+import itertools
+
+import pytest
+
+from resources.models import (
+    Address,
+    Hotline,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    Taxonomy,
+    TaxonomyTerm,
+)
+
+_counter = itertools.count(1)
+
+
+def _saved(obj):
+    obj.full_clean()
+    obj.save()
+    return obj
+
+
+def make_organization(**fields):
+    fields.setdefault("name", f"Organization {next(_counter)}")
+    fields.setdefault("description", "Helps people.")
+    return _saved(Organization(**fields))
+
+
+def make_service(*, terms=(), **fields):
+    if "organization" not in fields:
+        fields["organization"] = make_organization()
+    fields.setdefault("name", f"Service {next(_counter)}")
+    fields.setdefault("review_state", Service.ReviewState.PUBLISHED)
+    service = _saved(Service(**fields))
+    if terms:
+        service.terms.add(*terms)
+    return service
+
+
+def make_phone(*, number="+18883737888", **fields):
+    return _saved(Phone(number=number, **fields))
+
+
+def make_location(*, country="US", state_province="", city="", address_1="", **fields):
+    location = _saved(Location(**fields))
+    _saved(Address(location=location, country=country, state_province=state_province, city=city, address_1=address_1))
+    return location
+
+
+def make_service_at_location(service, location):
+    return _saved(ServiceAtLocation(service=service, location=location))
+
+
+def make_area(service, kind, **fields):
+    return _saved(ServiceArea(service=service, kind=kind, **fields))
+
+
+def make_schedule(**fields):
+    return _saved(Schedule(**fields))
+
+
+def make_language(code, **fields):
+    return _saved(Language(code=code, **fields))
+
+
+def make_hotline(service, **fields):
+    fields.setdefault("operator_kind", Hotline.OperatorKind.NON_GOVERNMENTAL)
+    return _saved(Hotline(service=service, **fields))
+
+
+def make_taxonomy(slug, name=None):
+    taxonomy, _ = Taxonomy.objects.get_or_create(
+        slug=slug, defaults={"name": name or slug.title(), "description": f"The {slug} vocabulary."}
+    )
+    return taxonomy
+
+
+def make_term(taxonomy_slug, code, *, parent=None, name=None):
+    return _saved(
+        TaxonomyTerm(
+            taxonomy=make_taxonomy(taxonomy_slug), code=code, name=name or code.replace("-", " "), parent=parent
+        )
+    )
+
+
+@pytest.fixture
+def needs(db):
+    """A small needs tree: legal-aid > record-clearing; immigration-relief > t-visa; shelter."""
+    legal = make_term(Taxonomy.NEEDS, "legal-aid", name="Legal aid")
+    immigration = make_term(Taxonomy.NEEDS, "immigration-relief", name="Immigration relief")
+    return {
+        "legal-aid": legal,
+        "record-clearing": make_term(Taxonomy.NEEDS, "record-clearing", parent=legal, name="Record clearing"),
+        "immigration-relief": immigration,
+        "t-visa": make_term(Taxonomy.NEEDS, "t-visa", parent=immigration, name="T visa"),
+        "emergency-shelter": make_term(Taxonomy.NEEDS, "emergency-shelter", name="Emergency shelter"),
+        "reporting-trafficking": make_term(Taxonomy.NEEDS, "reporting-trafficking", name="Reporting trafficking"),
+    }
+
+
+@pytest.fixture
+def populations(db):
+    return {code: make_term(Taxonomy.POPULATIONS, code) for code in ("women", "minors", "foreign-nationals")}
+
+
+@pytest.fixture
+def a_monday_noon_utc():
+    return datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)

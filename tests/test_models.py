@@ -1,0 +1,56 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from resources.models import Phone, Service, ServiceArea
+
+from .conftest import make_phone, make_service
+
+pytestmark = pytest.mark.django_db
+
+
+def test_phone_is_stored_in_e164():
+    service = make_service()
+    phone = make_phone(number="1-888-373-7888", country="US", service=service)
+    assert phone.number == "+18883737888"
+    assert phone.display == "1-888-373-7888"
+    assert phone.tel_href == "tel:+18883737888"
+
+
+def test_short_code_is_kept_as_digits_for_its_country():
+    phone = make_phone(number="233733", country="US", type=Phone.Type.TEXT, service=make_service())
+    assert phone.number == "233733"
+    assert phone.sms_href == "sms:233733"
+
+
+def test_rejects_a_number_that_is_not_a_phone():
+    with pytest.raises(ValidationError) as error:
+        make_phone(number="12", service=make_service())
+    assert "number" in error.value.message_dict
+
+
+def test_database_refuses_a_phone_without_owner():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Phone.objects.create(number="+18883737888")
+
+
+def test_database_refuses_an_unnormalised_number():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Phone.objects.create(number="888-373-7888", service=make_service())
+
+
+def test_age_range_must_be_ordered():
+    with pytest.raises(ValidationError):
+        make_service(minimum_age=20, maximum_age=10)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Service.objects.create(organization=make_service().organization, name="x", minimum_age=20, maximum_age=10)
+
+
+def test_service_area_kind_needs_its_fields():
+    service = make_service()
+    with pytest.raises(ValidationError):
+        ServiceArea(service=service, kind=ServiceArea.Kind.SUBDIVISION, country="US").full_clean()
+    with pytest.raises(ValidationError):
+        ServiceArea(service=service, kind=ServiceArea.Kind.SUBDIVISION, subdivision="UG-102", country="US").full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ServiceArea.objects.create(service=service, kind=ServiceArea.Kind.WORLDWIDE, country="US")
