@@ -1,5 +1,61 @@
-def home(request): ...
-def search(request): ...
-def hotlines(request): ...
-def service_detail(request, uuid): ...
-def organization_detail(request, uuid): ...
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from .filters import ServiceFilter, languages_in_use, regions_in_use
+from .models import Organization, Service, Taxonomy, TaxonomyTerm
+
+
+def _hotlines(regions=()):
+    """Public hotlines; with regions, only those serving one of them."""
+    hotlines = Service.objects.published().hotlines()
+    if regions:
+        serving = Service.objects.none()
+        for region in regions:
+            serving = serving | Service.objects.in_region(region)
+        hotlines = hotlines.filter(pk__in=serving.values("pk"))
+    return hotlines.for_listing().order_by("name")
+
+
+@require_GET
+def home(request):
+    needs = TaxonomyTerm.objects.of(Taxonomy.NEEDS).filter(parent__isnull=True)
+    return render(request, "resources/home.html", {"hotlines": _hotlines(), "needs": needs})
+
+
+@require_GET
+def search(request):
+    filterset = ServiceFilter(request.GET or None, queryset=Service.objects.published())
+    results = filterset.qs.for_listing()
+    page = Paginator(results, settings.RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "problems": filterset.problems(),
+        "query_was_shortened": filterset.query_was_shortened(),
+        "active_filters": filterset.active_filters(),
+        "region_choices": regions_in_use(),
+        "language_choices": languages_in_use(),
+        # When nothing matches, a person still gets somewhere to turn.
+        "fallback_hotlines": _hotlines(filterset.regions()) if not page.object_list else [],
+    }
+    return render(request, "resources/search.html", context)
+
+
+@require_GET
+def hotlines(request):
+    return render(request, "resources/hotlines.html", {"hotlines": _hotlines()})
+
+
+@require_GET
+def service_detail(request, uuid):
+    service = get_object_or_404(Service.objects.published().for_listing(), uuid=uuid)
+    return render(request, "resources/service_detail.html", {"service": service})
+
+
+@require_GET
+def organization_detail(request, uuid):
+    organization = get_object_or_404(Organization.objects.with_public_services().prefetch_related("phones"), uuid=uuid)
+    services = Service.objects.published().filter(organization=organization).for_listing().order_by("name")
+    return render(request, "resources/organization_detail.html", {"organization": organization, "services": services})

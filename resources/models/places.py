@@ -66,6 +66,10 @@ class Location(HSDSModel):
         address = self.addresses.first() if self.pk else None
         return str(address) if address else f"Location {self.uuid}"
 
+    def public_addresses(self):
+        """Each address as the lines the public may see (city and region only when confidential)."""
+        return [address.public_parts(self.is_confidential) for address in self.addresses.all()]
+
     def clean(self):
         if (self.latitude is None) != (self.longitude is None):
             raise ValidationError("Give both latitude and longitude, or neither.", code="coordinates")
@@ -120,7 +124,8 @@ class Address(HSDSModel):
     def public_parts(self, confidential):
         """The address lines the public may see: only city, region and country for a confidential place."""
         if confidential:
-            return [p for p in (self.city, self.state_province, regions.country_name(self.country)) if p]
+            parts = [self.city, self.state_province, regions.country_name(self.country)]
+            return [p for i, p in enumerate(parts) if p and p not in parts[:i]]
         lines = [self.address_1, self.address_2, self.city, self.state_province, self.postal_code]
         return [p for p in lines if p] + [regions.country_name(self.country)]
 

@@ -1,0 +1,219 @@
+from http import HTTPStatus
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from resources.models import Service, ServiceArea
+
+from .conftest import make_area, make_hotline, make_phone, make_schedule, make_service
+from .world import HIDDEN, build_world
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_LISTS = [
+    "/",
+    "/search/",
+    "/hotlines/",
+    "/search/?region=UG",
+    "/search/?need=emergency-shelter",
+    "/search/?q=shelter",
+]
+
+
+@pytest.fixture
+def world(needs, populations):
+    return build_world(needs, populations)
+
+
+def html(client, url):
+    response = client.get(url)
+    assert response.status_code == HTTPStatus.OK, url
+    return response.content.decode()
+
+
+def test_home_shows_hotlines_with_tap_to_call_and_text(client, world):
+    page = html(client, "/")
+    assert "National Trafficking Line" in page
+    assert 'href="tel:+18883737888"' in page
+    assert 'href="sms:233733"' in page
+    assert 'action="/search/"' in page
+    assert "/search/?need=legal-aid" in page
+    # A child need is reached through its parent, not listed on the home page.
+    assert "/search/?need=record-clearing" not in page
+
+
+def test_search_page_lists_the_matches_and_not_the_others(client, world):
+    page = html(client, "/search/?region=UG")
+    assert "Restore Home" in page
+    assert "Houston Record Clearing Clinic" not in page
+    assert "National Trafficking Line" not in page
+
+
+@pytest.mark.parametrize("url", PUBLIC_LISTS)
+def test_hidden_services_appear_on_no_public_list(client, world, url):
+    page = html(client, url)
+    for key in HIDDEN:
+        assert world[key].name not in page
+
+
+@pytest.mark.parametrize("key", HIDDEN)
+def test_hidden_service_pages_are_not_found(client, world, key):
+    assert client.get(f"/services/{world[key].uuid}/").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_organization_page_lists_only_public_services(client, world):
+    organization = world["restore"].organization
+    make_service(organization=organization, name="Secret Draft", review_state=Service.ReviewState.DRAFT)
+    page = html(client, f"/organizations/{organization.uuid}/")
+    assert "Restore Home" in page
+    assert "Secret Draft" not in page
+
+
+def test_organization_without_public_services_is_not_found(client, world):
+    assert client.get(f"/organizations/{world['draft'].organization.uuid}/").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_service_page_has_what_a_person_needs_to_act(client, world):
+    page = html(client, f"/services/{world['legal'].uuid}/")
+    assert 'href="tel:+17135550100"' in page
+    assert "1-713-555-0100" in page
+    assert "1 Main Street" in page
+    assert "Houston" in page
+    assert "Monday: 09:00–17:00" in page
+    assert "America/Chicago" in page
+    assert "Spanish" in page
+    assert "Foreign Nationals".lower() in page.lower()
+    assert "Not verified yet" in page
+    assert "Record clearing" in page
+
+
+def test_hotline_page_says_what_happens_when_you_reach_out(client, world):
+    page = html(client, f"/services/{world['hotline'].uuid}/")
+    assert "What happens when you reach out" in page
+    assert "Will they contact the police?" in page
+    assert "Open 24 hours a day" in page
+    assert "United States" in page
+
+
+def test_confidential_location_shows_only_city_and_region(client, world):
+    page = html(client, f"/services/{world['restore'].uuid}/")
+    assert "Confidential location" in page
+    assert "Kampala" in page
+    assert "Plot 7 Secret Road" not in page
+
+
+def test_verified_listing_shows_the_date(client, world):
+    import datetime
+
+    Service.objects.filter(pk=world["legal"].pk).update(assured_date=datetime.date(2026, 10, 1))
+    page = html(client, f"/services/{world['legal'].uuid}/")
+    assert "Last verified 1 October 2026" in page
+    assert "Not verified yet" not in page
+
+
+def _query_count(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == HTTPStatus.OK
+    return len(queries)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/hotlines/",
+        "/search/",
+        "/search/?region=US&need=legal-aid&need=emergency-shelter&language=en&delivery=phone&open_now=on&free=on",
+        "/search/?q=line",
+    ],
+)
+def test_list_pages_run_a_constant_number_of_queries(client, world, url, settings):
+    settings.RESULTS_PER_PAGE = 50
+    before = _query_count(client, url)
+    for number in range(12):
+        service = make_service(name=f"Extra line {number}", is_free=True, terms=[world["legal"].terms.first()])
+        make_hotline(service)
+        make_area(service, ServiceArea.Kind.COUNTRY, country="US")
+        make_phone(service=service, number="+18883737888")
+        make_schedule(service=service, open_24_7=True)
+    assert _query_count(client, url) == before
+
+
+def test_pagination_keeps_the_filters(client, world, settings):
+    settings.RESULTS_PER_PAGE = 1
+    page = html(client, "/search/?region=US&free=on")
+    assert "Page 1 of 2" in page
+    assert 'href="?region=US&amp;free=on&amp;page=2"' in page
+    second = html(client, "/search/?region=US&free=on&page=2")
+    assert "Page 2 of 2" in second
+
+
+def test_active_filters_are_shown_and_removable(client, world):
+    page = html(client, "/search/?region=UG&need=emergency-shelter&need=legal-aid")
+    assert "Region: Uganda" in page
+    assert "Need: Emergency shelter" in page
+    # Removing one need keeps the region and the other need.
+    assert 'href="?region=UG&amp;need=legal-aid"' in page
+    assert 'href="?need=emergency-shelter&amp;need=legal-aid"' in page
+
+
+def test_empty_result_suggests_what_to_try_and_shows_the_regions_hotlines(client, world):
+    page = html(client, "/search/?region=US-TX&q=zzzzzz")
+    assert "0 results" in page
+    assert "Remove a filter" in page
+    assert "National Trafficking Line" in page
+    uganda = html(client, "/search/?region=UG&q=zzzzzz")
+    assert "National Trafficking Line" not in uganda
+    assert "No hotline in our directory serves this region yet" in uganda
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=" + "x" * 5000,
+        "q=%22%22%22",
+        "q=%25",
+        "q=%27",
+        "q=%F0%9F%98%80",
+        "q=%00",
+        "q=a%00b&region=%00",
+        "need=%00",
+        "need=no-such-need",
+        "region=Atlantis",
+        "region=" + "y" * 5000,
+        "language=klingon",
+        "delivery=teleport",
+        "open_now=banana&free=42",
+        "page=abc",
+        "page=99999",
+        "page=-1",
+        "region=UG&region=UG&region=%20",
+    ],
+)
+def test_nonsense_input_gives_a_normal_page(client, world, query):
+    response = client.get(f"/search/?{query}")
+    assert response.status_code == HTTPStatus.OK
+    assert b"Search for help" in response.content
+
+
+def test_unknown_filters_are_explained(client, world):
+    page = html(client, "/search/?need=no-such-need&region=Atlantis&region=UG")
+    assert "We have no need called “no-such-need”" in page
+    assert "Atlantis" in page
+    assert "That filter was left out" in page
+
+
+def test_long_query_is_shortened_with_a_notice(client, world):
+    page = html(client, "/search/?q=" + "shelter " * 600)
+    assert "only its first 200 characters" in page
+
+
+@pytest.mark.parametrize("url", ["/", "/search/", "/hotlines/"])
+def test_only_get_is_allowed(client, url):
+    assert client.post(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+def test_unknown_service_is_not_found(client, db):
+    assert client.get("/services/00000000-0000-0000-0000-000000000000/").status_code == HTTPStatus.NOT_FOUND
+    assert client.get("/services/not-a-uuid/").status_code == HTTPStatus.NOT_FOUND
