@@ -217,3 +217,10 @@ def test_only_get_is_allowed(client, url):
 def test_unknown_service_is_not_found(client, db):
     assert client.get("/services/00000000-0000-0000-0000-000000000000/").status_code == HTTPStatus.NOT_FOUND
     assert client.get("/services/not-a-uuid/").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_not_found_page_points_to_search_and_hotlines(client, db):
+    response = client.get("/no-such-page/")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert b"We could not find that page" in response.content
+    assert b'href="/hotlines/"' in response.content
