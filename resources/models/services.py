@@ -263,6 +263,7 @@ class Hotline(models.Model):
         NON_GOVERNMENTAL = "non_governmental", "Non-governmental organisation"
         GOVERNMENT = "government", "Government (not law enforcement)"
         LAW_ENFORCEMENT = "law_enforcement", "Law enforcement"
+        UNKNOWN = "unknown", "Not known"
 
     class Reporting(models.TextChoices):
         NEVER = "never", "Never"
@@ -272,7 +273,7 @@ class Hotline(models.Model):
         UNKNOWN = "unknown", "Not known"
 
     service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="hotline")
-    operator_kind = models.CharField(max_length=30, choices=OperatorKind)
+    operator_kind = models.CharField(max_length=30, choices=OperatorKind, default=OperatorKind.UNKNOWN)
     chat_url = models.URLField("online chat", blank=True)
     confidential = models.CharField(max_length=10, choices=Tristate, default=Tristate.UNKNOWN)
     anonymous_allowed = models.CharField(
