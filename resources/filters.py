@@ -8,15 +8,27 @@ form's errors say what was wrong.
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import regions, search
 from .models import Language, Service, Taxonomy, TaxonomyTerm
 from .models.details import language_name, normalise_language
+from .models.taxonomy import tree_order
+
+
+class TreeChoiceIterator(ModelChoiceIterator):
+    """Choices in tree order, sub-terms indented under their parent."""
+
+    def __iter__(self):
+        for term, depth in tree_order(self.queryset):
+            yield self.choice(term) if not depth else (self.field.prepare_value(term), "\u2003" * depth + term.name)
 
 
 class TermChoiceField(forms.ModelMultipleChoiceField):
+    iterator = TreeChoiceIterator
+
     def label_from_instance(self, term):
         return term.name
 
@@ -209,8 +221,9 @@ def languages_in_use():
     return sorted(((code, language_name(code)) for code in codes), key=lambda item: item[1])
 
 
-def regions_in_use():
-    """(code, label) of the countries and subdivisions public services are in or serve, for the search form."""
+def regions_in_use(selected=()):
+    """(code, label) of the countries and subdivisions public services are in or serve, for the search form,
+    plus the regions already chosen."""
     from .models import Address, ServiceArea
 
     public = Service.objects.published()
@@ -226,6 +239,7 @@ def regions_in_use():
         .order_by()
     ):
         codes.update(code for code in (country, subdivision) if code)
+    codes.update(region.code for region in selected)
     labelled = []
     for code in codes:
         name = regions.region_name(code)

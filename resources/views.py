@@ -20,7 +20,7 @@ def _hotlines(regions=()):
 
 @require_GET
 def home(request):
-    needs = TaxonomyTerm.objects.of(Taxonomy.NEEDS).filter(parent__isnull=True)
+    needs = TaxonomyTerm.objects.of(Taxonomy.NEEDS).filter(parent__isnull=True).order_by("position", "name")
     return render(request, "resources/home.html", {"hotlines": _hotlines(), "needs": needs})
 
 
@@ -35,7 +35,7 @@ def search(request):
         "problems": filterset.problems(),
         "query_was_shortened": filterset.query_was_shortened(),
         "active_filters": filterset.active_filters(),
-        "region_choices": regions_in_use(),
+        "region_choices": regions_in_use(filterset.regions()),
         "language_choices": languages_in_use(),
         # When nothing matches, a person still gets somewhere to turn.
         "fallback_hotlines": _hotlines(filterset.regions()) if not page.object_list else [],

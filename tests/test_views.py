@@ -224,3 +224,16 @@ def test_not_found_page_points_to_search_and_hotlines(client, db):
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert b"We could not find that page" in response.content
     assert b'href="/hotlines/"' in response.content
+
+
+def test_needs_are_offered_as_a_tree(client, world):
+    page = html(client, "/search/")
+    legal, record, immigration, visa = (
+        page.index(label) for label in ("Legal aid", "Record clearing", "Immigration relief", "T visa")
+    )
+    assert immigration < visa < legal < record
+
+
+def test_a_chosen_region_stays_selected_even_when_no_service_names_it(client, world):
+    page = html(client, "/search/?region=US-NY")
+    assert '<option value="US-NY" selected>New York (United States)</option>' in page

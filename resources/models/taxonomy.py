@@ -47,6 +47,26 @@ class TaxonomyTermQuerySet(models.QuerySet):
         return found
 
 
+def tree_order(terms):
+    """Terms parent first, each followed by its children (by position, then name), with their depth."""
+    terms = list(terms)
+    present = {term.pk for term in terms}
+    children = {}
+    for term in terms:
+        children.setdefault(term.parent_id if term.parent_id in present else None, []).append(term)
+
+    def walk(parent_pk, depth):
+        for term in sorted(children.get(parent_pk, []), key=_sibling_key):
+            yield term, depth
+            yield from walk(term.pk, depth + 1)
+
+    return list(walk(None, 0))
+
+
+def _sibling_key(term):
+    return (term.position, term.name)
+
+
 class TaxonomyTerm(HSDSModel):
     taxonomy = models.ForeignKey(Taxonomy, on_delete=models.PROTECT, related_name="terms")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
