@@ -31,6 +31,13 @@ def archive(services, *, by):
     )
 
 
+def return_to_review(services, *, by):
+    """Take listings out of public view and back into the curators' queue (pending review)."""
+    return _set_review_state(
+        services.exclude(review_state=Service.ReviewState.PENDING), state=Service.ReviewState.PENDING, by=by
+    )
+
+
 def mark_verified(services, *, by, on=None):
     """Record that a person checked these listings are still accurate (HSDS assured_date and assurer)."""
     on = on or timezone.localdate()

@@ -54,3 +54,20 @@ def test_service_area_kind_needs_its_fields():
         ServiceArea(service=service, kind=ServiceArea.Kind.SUBDIVISION, subdivision="UG-102", country="US").full_clean()
     with pytest.raises(IntegrityError), transaction.atomic():
         ServiceArea.objects.create(service=service, kind=ServiceArea.Kind.WORLDWIDE, country="US")
+
+
+def test_country_codes_may_be_typed_in_lower_case():
+    from .conftest import make_location
+
+    location = make_location(country="us", state_province="tx")
+    address = location.addresses.get()
+    assert (address.country, address.subdivision) == ("US", "US-TX")
+    area = ServiceArea(service=make_service(), kind=ServiceArea.Kind.SUBDIVISION, subdivision="ug-102")
+    area.full_clean()
+    assert (area.country, area.subdivision) == ("UG", "UG-102")
+
+
+def test_phone_country_must_be_a_country():
+    with pytest.raises(ValidationError) as error:
+        make_phone(number="988", country="ZZ", service=make_service())
+    assert "country" in error.value.message_dict

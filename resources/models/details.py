@@ -9,6 +9,7 @@ from django.db.models import F, Q
 
 from .. import phones
 from .base import HSDSModel
+from .places import validate_country_code
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -58,7 +59,10 @@ class Phone(HSDSModel):
         help_text="Type it as you would dial it; it is stored in E.164 (+18883737888), short codes as digits.",
     )
     country = models.CharField(
-        max_length=2, blank=True, help_text="ISO country the number is dialled in; needed for short codes such as 988."
+        max_length=2,
+        blank=True,
+        validators=[validate_country_code],
+        help_text="ISO country the number is dialled in; needed for short codes such as 988.",
     )
     extension = models.CharField(max_length=10, blank=True)
     type = models.CharField(max_length=20, choices=Type, default=Type.VOICE)

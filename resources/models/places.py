@@ -11,7 +11,8 @@ def validate_country_code(value):
         normalised = regions.normalise_country(value)
     except regions.UnknownRegion as error:
         raise ValidationError(str(error), code="country") from None
-    if normalised != value:
+    # Lower case is fine here: clean() stores the upper-case code.
+    if normalised != value.upper():
         raise ValidationError(f"Use the ISO 3166-1 alpha-2 code {normalised}.", code="country")
 
 
@@ -22,7 +23,7 @@ def validate_subdivision_code(value):
         normalised = regions.normalise_subdivision(value)
     except regions.UnknownRegion as error:
         raise ValidationError(str(error), code="subdivision") from None
-    if normalised != value:
+    if normalised != value.upper():
         raise ValidationError(f"Use the ISO 3166-2 code {normalised}.", code="subdivision")
 
 
@@ -63,7 +64,8 @@ class Location(HSDSModel):
     def __str__(self):
         if self.name:
             return self.name
-        address = self.addresses.first() if self.pk else None
+        # Read through .all() so prefetched addresses are used (no query per row in lists).
+        address = next(iter(self.addresses.all()), None) if self.pk else None
         return str(address) if address else f"Location {self.uuid}"
 
     def public_addresses(self):
@@ -196,6 +198,7 @@ class ServiceArea(HSDSModel):
 
     def clean(self):
         errors = {}
+        self.country, self.subdivision = self.country.upper(), self.subdivision.upper()
         if self.subdivision and not self.country:
             self.country = self.subdivision.split("-", 1)[0]
         if self.kind == self.Kind.WORLDWIDE:
