@@ -237,3 +237,14 @@ def test_needs_are_offered_as_a_tree(client, world):
 def test_a_chosen_region_stays_selected_even_when_no_service_names_it(client, world):
     page = html(client, "/search/?region=US-NY")
     assert '<option value="US-NY" selected>New York (United States)</option>' in page
+
+
+def test_organization_page_runs_a_constant_number_of_queries(client, world):
+    organization = world["legal"].organization
+    url = organization.get_absolute_url()
+    before = _query_count(client, url)
+    for number in range(8):
+        service = make_service(organization=organization, name=f"Clinic {number}", terms=[world["legal"].terms.first()])
+        make_phone(service=service, number="+17135550100")
+        make_schedule(service=service, open_24_7=True)
+    assert _query_count(client, url) == before
