@@ -140,8 +140,9 @@ RESULTS_PER_PAGE = int(os.environ.get("RESULTS_PER_PAGE", "20"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {"console": {"class": "logging.StreamHandler"}, "discard": {"class": "logging.NullHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    # Request logs carry query strings (search terms); they are not written.
-    "loggers": {"django.server": {"handlers": [], "propagate": False}},
+    # Request logs carry query strings (search terms); they are not written. A logger with no handler
+    # would still print warnings (Python's last resort), hence the explicit discard.
+    "loggers": {"django.server": {"handlers": ["discard"], "propagate": False}},
 }

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .filters import ServiceFilter, languages_in_use, regions_in_use
 from .models import Organization, Service, Taxonomy, TaxonomyTerm
@@ -18,13 +18,13 @@ def _hotlines(regions=()):
     return hotlines.for_listing().order_by("name")
 
 
-@require_GET
+@require_safe
 def home(request):
     needs = TaxonomyTerm.objects.of(Taxonomy.NEEDS).filter(parent__isnull=True).order_by("position", "name")
     return render(request, "resources/home.html", {"hotlines": _hotlines(), "needs": needs})
 
 
-@require_GET
+@require_safe
 def search(request):
     filterset = ServiceFilter(request.GET or None, queryset=Service.objects.published())
     results = filterset.qs.for_listing()
@@ -43,18 +43,18 @@ def search(request):
     return render(request, "resources/search.html", context)
 
 
-@require_GET
+@require_safe
 def hotlines(request):
     return render(request, "resources/hotlines.html", {"hotlines": _hotlines()})
 
 
-@require_GET
+@require_safe
 def service_detail(request, uuid):
     service = get_object_or_404(Service.objects.published().for_listing(), uuid=uuid)
     return render(request, "resources/service_detail.html", {"service": service})
 
 
-@require_GET
+@require_safe
 def organization_detail(request, uuid):
     organization = get_object_or_404(Organization.objects.with_public_services().prefetch_related("phones"), uuid=uuid)
     services = Service.objects.published().filter(organization=organization).for_listing().order_by("name")

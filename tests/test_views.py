@@ -210,8 +210,9 @@ def test_long_query_is_shortened_with_a_notice(client, world):
 
 
 @pytest.mark.parametrize("url", ["/", "/search/", "/hotlines/"])
-def test_only_get_is_allowed(client, url):
+def test_only_get_and_head_are_allowed(client, db, url):
     assert client.post(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert client.head(url).status_code == HTTPStatus.OK
 
 
 def test_unknown_service_is_not_found(client, db):
