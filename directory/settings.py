@@ -135,7 +135,7 @@ if env_bool("BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # How many results a search page shows.
-RESULTS_PER_PAGE = int(os.environ.get("RESULTS_PER_PAGE", "20"))
+RESULTS_PER_PAGE = max(1, int(os.environ.get("RESULTS_PER_PAGE", "20")))
 
 LOGGING = {
     "version": 1,

@@ -8,8 +8,10 @@ form's errors say what was wrong.
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import regions, search
@@ -26,11 +28,38 @@ class TreeChoiceIterator(ModelChoiceIterator):
             yield self.choice(term) if not depth else (self.field.prepare_value(term), "\u2003" * depth + term.name)
 
 
+def _repeated_values(value, limit=20):
+    """The non-blank values of a repeated URL parameter, cleaned of control characters, at most `limit`."""
+    if value in (None, "", []):
+        return []
+    values = [value] if isinstance(value, str) else list(value)
+    values = [search.clean_query(str(item))[:100] for item in values]
+    return list(dict.fromkeys(item for item in values if item))[:limit]
+
+
 class TermChoiceField(forms.ModelMultipleChoiceField):
+    """Terms by code. Unknown codes are set aside in `rejected` (with a message) rather than failing the
+    whole facet, so need=legal-aid&need=typo still filters by legal aid."""
+
     iterator = TreeChoiceIterator
+
+    def __init__(self, *args, noun="", **kwargs):
+        self.noun, self.rejected = noun, []
+        super().__init__(*args, **kwargs)
 
     def label_from_instance(self, term):
         return term.name
+
+    def clean(self, value):
+        codes = _repeated_values(value)
+        terms = list(self.queryset.filter(code__in=codes)) if codes else []
+        known = {term.code for term in terms}
+        self.rejected = [
+            gettext("We have no %(noun)s called “%(value)s”.") % {"noun": self.noun, "value": code}
+            for code in codes
+            if code not in known
+        ]
+        return terms
 
 
 class TermFilter(django_filters.ModelMultipleChoiceFilter):
@@ -42,14 +71,7 @@ class TermFilter(django_filters.ModelMultipleChoiceFilter):
         kwargs.setdefault("queryset", TaxonomyTerm.objects.of(taxonomy_slug).select_related("taxonomy"))
         kwargs.setdefault("to_field_name", "code")
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
-        kwargs.setdefault(
-            "error_messages",
-            {
-                "invalid_choice": _("We have no %(noun)s called “%%(value)s”.") % {"noun": noun},
-                "invalid_pk_value": _("We have no %(noun)s called “%%(pk)s”.") % {"noun": noun},
-            },
-        )
-        super().__init__(**kwargs)
+        super().__init__(noun=noun, **kwargs)
 
     def filter(self, qs, value):
         if not value:
@@ -58,35 +80,46 @@ class TermFilter(django_filters.ModelMultipleChoiceFilter):
 
 
 class CodeListField(forms.Field):
-    """Repeated URL parameters (?region=UG&region=US-TX), each checked by `parse`; blanks ignored."""
+    """Repeated URL parameters (?region=UG&region=US-TX), each checked by `parse`. Values that do not
+    parse are set aside in `rejected` with their message; the others are used."""
 
     widget = forms.SelectMultiple
 
-    def __init__(self, *, parse, max_values=20, **kwargs):
-        self.parse, self.max_values = parse, max_values
+    def __init__(self, *, parse, **kwargs):
+        self.parse, self.rejected = parse, []
         super().__init__(**kwargs)
 
-    def to_python(self, value):
-        if value in (None, "", []):
-            return []
-        values = [value] if isinstance(value, str) else list(value)
-        values = [search.clean_query(str(item))[:100] for item in values]
-        return [item for item in values if item][: self.max_values]
-
     def clean(self, value):
-        items = self.to_python(value)
-        parsed, errors = [], []
-        for item in items:
+        parsed, self.rejected = [], []
+        for item in _repeated_values(value):
             try:
                 result = self.parse(item)
             except ValidationError as error:
-                errors.extend(error.messages)
+                self.rejected.extend(error.messages)
                 continue
             if result not in parsed:
                 parsed.append(result)
-        if errors:
-            raise ValidationError(errors, code="unknown")
         return parsed
+
+
+class CodeListFilter(django_filters.Filter):
+    field_class = CodeListField
+
+
+class OffWordsCheckbox(forms.CheckboxInput):
+    """A checkbox that reads open_now=0, =off, =false and =no as unticked (Django reads only "false")."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if isinstance(value, str):
+            return value.strip().lower() not in {"", "0", "off", "false", "no"}
+        return bool(value)
+
+
+class CheckboxFilter(django_filters.BooleanFilter):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", OffWordsCheckbox)
+        super().__init__(**kwargs)
 
 
 def _parse_region(text):
@@ -104,10 +137,6 @@ def _parse_language(text):
             _("We do not know the language “%(value)s”. Use a name or an ISO 639 code such as es.") % {"value": text},
             code="language",
         ) from None
-
-
-class CodeListFilter(django_filters.Filter):
-    field_class = CodeListField
 
 
 class KeywordField(forms.CharField):
@@ -135,8 +164,8 @@ class ServiceFilter(django_filters.FilterSet):
         label=_("How"),
         error_messages={"invalid_choice": _("“%(value)s” is not a way of getting help we know.")},
     )
-    open_now = django_filters.BooleanFilter(method="filter_open_now", widget=forms.CheckboxInput, label=_("Open now"))
-    free = django_filters.BooleanFilter(method="filter_free", widget=forms.CheckboxInput, label=_("Free"))
+    open_now = CheckboxFilter(method="filter_open_now", label=_("Open now"))
+    free = CheckboxFilter(method="filter_free", label=_("Free"))
 
     class Meta:
         model = Service
@@ -150,12 +179,7 @@ class ServiceFilter(django_filters.FilterSet):
         return search.search(queryset, value)
 
     def filter_region(self, queryset, name, value):
-        if not value:
-            return queryset
-        matching = Service.objects.none()
-        for region in value:
-            matching = matching | Service.objects.in_region(region)
-        return queryset.filter(pk__in=matching.values("pk"))
+        return queryset.in_any_region(value)
 
     def filter_language(self, queryset, name, value):
         return queryset.in_languages(value) if value else queryset
@@ -180,7 +204,10 @@ class ServiceFilter(django_filters.FilterSet):
         if not self.is_bound:
             return []
         self.form.is_valid()
-        return [message for errors in self.form.errors.values() for message in errors]
+        problems = [message for errors in self.form.errors.values() for message in errors]
+        for field in self.form.fields.values():
+            problems.extend(getattr(field, "rejected", ()))
+        return problems
 
     def query_was_shortened(self):
         raw = (self.data or {}).get("q", "") if self.is_bound else ""
@@ -210,14 +237,18 @@ class ServiceFilter(django_filters.FilterSet):
         return active
 
 
-def languages_in_use():
-    """(code, name) of the languages public services offer, for the search form."""
-    codes = (
-        Language.objects.filter(service__in=Service.objects.published())
+def languages_in_use(selected=()):
+    """(code, name) of the languages public services offer, for the search form, plus those chosen."""
+    public = Service.objects.published()
+    codes = set(
+        Language.objects.filter(
+            Q(service__in=public) | Q(phone__service__in=public) | Q(location__service_at_locations__service__in=public)
+        )
         .values_list("code", flat=True)
         .distinct()
         .order_by()
     )
+    codes.update(selected)
     return sorted(((code, language_name(code)) for code in codes), key=lambda item: item[1])
 
 

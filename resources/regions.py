@@ -103,6 +103,9 @@ def normalise_subdivision(value, country=""):
         matches = [code for code in matches if code.startswith(f"{country.upper()}-")]
     if len(matches) == 1:
         return matches[0]
+    if len(matches) > 1:
+        options = ", ".join(f"{code} ({country_name(code.split('-')[0])})" for code in sorted(matches)[:6])
+        raise UnknownRegion(f"“{text[:60]}” names several places; choose one by its code: {options}.")
     raise UnknownRegion(
         f"“{text[:60]}” is not a subdivision we know"
         + (f" in {country_name(country)}" if country else "")
@@ -132,7 +135,9 @@ def parse_region(value):
     except UnknownRegion:
         try:
             code = normalise_subdivision(text)
-        except UnknownRegion:
+        except UnknownRegion as error:
+            if "several places" in str(error):
+                raise
             raise UnknownRegion(
                 f"We do not know the region “{text[:60]}”. Use a country or a state/province, "
                 "by name or ISO code (UG, US-TX)."

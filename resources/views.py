@@ -8,14 +8,8 @@ from .models import Organization, Service, Taxonomy, TaxonomyTerm
 
 
 def _hotlines(regions=()):
-    """Public hotlines; with regions, only those serving one of them."""
-    hotlines = Service.objects.published().hotlines()
-    if regions:
-        serving = Service.objects.none()
-        for region in regions:
-            serving = serving | Service.objects.in_region(region)
-        hotlines = hotlines.filter(pk__in=serving.values("pk"))
-    return hotlines.for_listing().order_by("name")
+    """Public hotlines in the curators' order; with regions, only those serving one of them."""
+    return Service.objects.published().in_any_region(regions).hotlines().for_listing()
 
 
 @require_safe
@@ -36,7 +30,7 @@ def search(request):
         "query_was_shortened": filterset.query_was_shortened(),
         "active_filters": filterset.active_filters(),
         "region_choices": regions_in_use(filterset.regions()),
-        "language_choices": languages_in_use(),
+        "language_choices": languages_in_use(filterset.cleaned.get("language") or ()),
         # When nothing matches, a person still gets somewhere to turn.
         "fallback_hotlines": _hotlines(filterset.regions()) if not page.object_list else [],
     }
@@ -57,5 +51,5 @@ def service_detail(request, uuid):
 @require_safe
 def organization_detail(request, uuid):
     organization = get_object_or_404(Organization.objects.with_public_services().prefetch_related("phones"), uuid=uuid)
-    services = Service.objects.published().filter(organization=organization).for_listing().order_by("name")
+    services = Service.objects.published().filter(organization=organization).for_listing()
     return render(request, "resources/organization_detail.html", {"organization": organization, "services": services})

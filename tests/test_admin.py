@@ -715,3 +715,28 @@ def test_location_inlines_save_to_the_location(admin_client):
     assert location.addresses.count() == 1
     assert not other.phones.exists()
     assert not Phone.objects.filter(service__isnull=False).exists()
+
+
+def test_admin_history_never_holds_a_confidential_street_address(admin_client):
+    from django.contrib.admin.models import LogEntry
+
+    from .conftest import make_location
+
+    location = make_location(
+        country="US", state_province="TX", city="Austin", address_1="9 Hidden Lane", is_confidential=True
+    )
+    address = location.addresses.get()
+    data = {
+        "location": location.pk,
+        "address_type": "physical",
+        "address_1": "9 Hidden Lane",
+        "city": "Austin",
+        "state_province": "TX",
+        "country": "US",
+        "postal_code": "78701",
+    }
+    response = admin_client.post(f"/admin/resources/address/{address.pk}/change/", data)
+    assert response.status_code == HTTPStatus.FOUND
+    entries = list(LogEntry.objects.values_list("object_repr", "change_message"))
+    assert entries
+    assert not any("Hidden Lane" in repr_ + message for repr_, message in entries)

@@ -5,7 +5,7 @@ import pytest
 from django.http import QueryDict
 
 from resources.filters import ServiceFilter
-from resources.models import Service
+from resources.models import Service, ServiceArea
 
 from .world import HIDDEN, build_world
 
@@ -152,3 +152,67 @@ def test_keyword_never_fails(world, text):
 def test_hidden_services_never_match(world):
     for data in ({}, {"region": "UG"}, {"need": "emergency-shelter"}, {"q": "shelter"}):
         assert not names(data) & expect(world, *HIDDEN)
+
+
+def test_one_unknown_value_keeps_the_good_values_of_the_same_facet(world):
+    filterset = ServiceFilter(query({"region": ["Atlantis", "UG"]}), queryset=Service.objects.published())
+    assert {service.name for service in filterset.qs} == expect(world, "restore")
+    assert any("Atlantis" in problem for problem in filterset.problems())
+    filterset = ServiceFilter(query({"need": ["legal-aid", "no-such-need"]}), queryset=Service.objects.published())
+    assert {service.name for service in filterset.qs} == expect(world, "legal")
+    assert filterset.problems() == ["We have no need called “no-such-need”."]
+
+
+def test_open_now_off_words_mean_off(world):
+    monday_noon_utc = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
+    everyone = names({})
+    for off in ("0", "off", "false", "no", ""):
+        assert names({"open_now": off}, now=monday_noon_utc) == everyone
+
+
+def test_a_service_that_is_not_active_is_never_open_now(world):
+    Service.objects.filter(pk=world["hotline"].pk).update(status=Service.Status.TEMPORARILY_CLOSED)
+    monday_noon_utc = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
+    assert "National Trafficking Line" not in names({"open_now": "on"}, now=monday_noon_utc)
+    hotline = Service.objects.for_listing().get(pk=world["hotline"].pk)
+    assert hotline.open_state(monday_noon_utc) is False
+
+
+def test_hours_of_a_place_count_when_the_service_has_none(world):
+    from .conftest import make_location, make_schedule, make_service, make_service_at_location
+
+    drop_in = make_service(name="Drop-in Centre")
+    centre = make_location(country="US", state_province="TX", city="Austin")
+    make_service_at_location(drop_in, centre)
+    make_schedule(location=centre, open_24_7=True)
+    assert "Drop-in Centre" in names({"open_now": "on"})
+
+
+def test_a_city_area_does_not_leak_into_a_sibling_subdivision(world):
+    from .conftest import make_area, make_service
+
+    entebbe = make_service(name="Entebbe Outreach")
+    # Entebbe lies in the Central region (UG-C) but not in Kampala (UG-102).
+    make_area(entebbe, ServiceArea.Kind.CITY, country="UG", subdivision="UG-C", city="Entebbe")
+    assert "Entebbe Outreach" in names({"region": "UG-C"})
+    assert "Entebbe Outreach" in names({"region": "UG"})
+    assert "Entebbe Outreach" not in names({"region": "UG-102"})
+
+
+def test_a_mailing_address_does_not_put_a_service_in_a_region(world):
+    from .conftest import make_location, make_service, make_service_at_location
+
+    remote = make_service(name="Remote Advice Line")
+    make_service_at_location(remote, make_location(country="GB", location_type="postal"))
+    assert "Remote Advice Line" not in names({"region": "GB"})
+
+
+def test_language_of_a_phone_line_or_a_place_is_found(world):
+    from .conftest import make_language
+
+    phone = world["hotline"].phones.first()
+    make_language(phone=phone, code="fr")
+    place = world["legal"].service_at_locations.first().location
+    make_language(location=place, code="vi")
+    assert names({"language": "fr"}) == expect(world, "hotline")
+    assert names({"language": "vi"}) == expect(world, "legal")

@@ -71,3 +71,22 @@ def test_phone_country_must_be_a_country():
     with pytest.raises(ValidationError) as error:
         make_phone(number="988", country="ZZ", service=make_service())
     assert "country" in error.value.message_dict
+
+
+def test_text_keyword_is_encoded_in_the_sms_link():
+    phone = make_phone(
+        number="88788", country="US", type=Phone.Type.TEXT, text_keyword="HELP ME&X", service=make_service()
+    )
+    assert phone.sms_href == "sms:88788?&body=HELP%20ME%26X"
+
+
+def test_confidential_address_text_has_no_street():
+    from .conftest import make_location
+
+    location = make_location(
+        country="US", state_province="TX", city="Austin", address_1="9 Hidden Lane", is_confidential=True
+    )
+    address = location.addresses.get()
+    assert "Hidden Lane" not in str(address)
+    assert "Austin" in str(address)
+    assert "Hidden Lane" not in str(location)

@@ -1,6 +1,7 @@
 """The details HSDS attaches to services, locations and organizations: phones, schedules, languages."""
 
 import zoneinfo
+from urllib.parse import quote
 
 import pycountry
 from django.core.exceptions import ValidationError
@@ -113,7 +114,7 @@ class Phone(HSDSModel):
     @property
     def sms_href(self):
         # "?&body=" is the form both iOS and Android read.
-        return f"sms:{self.number}" + (f"?&body={self.text_keyword}" if self.text_keyword else "")
+        return f"sms:{self.number}" + (f"?&body={quote(self.text_keyword)}" if self.text_keyword else "")
 
     @property
     def can_call(self):
@@ -218,10 +219,6 @@ class Schedule(HSDSModel):
         return (day == self.weekday and now >= self.opens_at) or (
             day == (self.weekday + 1) % 7 and now < self.closes_at
         )
-
-    @property
-    def hsds_byday(self):
-        return HSDS_WEEKDAYS[self.weekday] if self.weekday is not None else ""
 
 
 def language_name(code):

@@ -115,6 +115,9 @@ class Address(HSDSModel):
         ]
 
     def __str__(self):
+        # The admin's change history stores this text: a confidential street address must not be in it.
+        if self.location_id and self.location.is_confidential:
+            return ", ".join(self.public_parts(confidential=True))
         parts = [self.address_1, self.city, self.state_province, self.country]
         return ", ".join(part for part in parts if part)
 

@@ -20,7 +20,8 @@ class ServiceQuerySet(models.QuerySet):
         return self.filter(review_state=Service.ReviewState.PUBLISHED).exclude(status=Service.Status.DEFUNCT)
 
     def hotlines(self):
-        return self.filter(hotline__isnull=False)
+        """Hotlines in the order curators chose (the trafficking hotlines first), then by name."""
+        return self.filter(hotline__isnull=False).order_by("hotline__position", "name", "pk")
 
     def for_listing(self):
         """Everything a result card or a detail page shows, in a constant number of queries."""
@@ -32,7 +33,9 @@ class ServiceQuerySet(models.QuerySet):
             models.Prefetch("terms", queryset=_terms_with_taxonomy()),
             models.Prefetch(
                 "service_at_locations",
-                queryset=ServiceAtLocation.objects.select_related("location").prefetch_related("location__addresses"),
+                queryset=ServiceAtLocation.objects.select_related("location").prefetch_related(
+                    "location__addresses", "location__phones", "location__schedules", "location__languages"
+                ),
             ),
         )
 
@@ -46,22 +49,38 @@ class ServiceQuerySet(models.QuerySet):
             area = (
                 Q(kind=ServiceArea.Kind.WORLDWIDE)
                 | Q(kind=ServiceArea.Kind.COUNTRY, country=region.country)
-                | Q(subdivision__in=set(region.ancestors()) | region.descendants())
+                # A whole subdivision covers what lies inside it; a city only lies inside its own.
+                | Q(kind=ServiceArea.Kind.SUBDIVISION, subdivision__in=region.ancestors())
+                | Q(subdivision__in=region.descendants())
             )
+        # Only a place people can visit puts a service in a region; a mailing address does not.
         located = ServiceAtLocation.objects.filter(
-            place, service=OuterRef("pk"), location__location_type__in=[Location.Type.PHYSICAL, Location.Type.POSTAL]
+            place, service=OuterRef("pk"), location__location_type=Location.Type.PHYSICAL
         )
         covered = ServiceArea.objects.filter(area, service=OuterRef("pk"))
         return self.filter(Exists(located) | Exists(covered))
+
+    def in_any_region(self, regions):
+        """Services in at least one of the regions (values of one facet combine with OR)."""
+        condition = Q()
+        for region in regions:
+            condition |= Q(pk__in=Service.objects.in_region(region).values("pk"))
+        return self.filter(condition) if regions else self
 
     def with_any_term(self, term_ids):
         links = Service.terms.through.objects.filter(service=OuterRef("pk"), taxonomyterm__in=term_ids)
         return self.filter(Exists(links))
 
     def in_languages(self, codes):
+        """Services offering one of the languages: on the service, one of its phone lines or its places."""
         from .details import Language
 
-        return self.filter(Exists(Language.objects.filter(service=OuterRef("pk"), code__in=codes)))
+        offered = Language.objects.filter(code__in=codes).filter(
+            Q(service=OuterRef("pk"))
+            | Q(phone__service=OuterRef("pk"))
+            | Q(location__service_at_locations__service=OuterRef("pk"))
+        )
+        return self.filter(Exists(offered))
 
     def delivered_by(self, methods):
         """Services offered by any of the given delivery methods (in_person, phone, text, online)."""
@@ -79,7 +98,11 @@ class ServiceQuerySet(models.QuerySet):
         return self.filter(condition) if condition else self
 
     def open_at(self, moment):
-        return self.filter(Exists(Schedule.objects.open_at(moment).filter(service=OuterRef("pk"))))
+        """Active services whose own hours, or the hours of one of their places, say open at `moment`."""
+        open_schedules = Schedule.objects.open_at(moment)
+        own = open_schedules.filter(service=OuterRef("pk"))
+        at_place = open_schedules.filter(location__service_at_locations__service=OuterRef("pk"))
+        return self.filter(Exists(own) | Exists(at_place), status=Service.Status.ACTIVE)
 
     def free(self):
         return self.filter(is_free=True)
@@ -155,7 +178,8 @@ class Service(HSDSModel):
     objects = ServiceQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
+        # The key breaks ties between equal names, so pages never repeat or skip a listing.
+        ordering = ["name", "pk"]
         indexes = [models.Index(fields=["review_state", "status"], name="service_public_idx")]
         constraints = [
             models.CheckConstraint(
@@ -223,28 +247,46 @@ class Service(HSDSModel):
         return self.terms_of(Taxonomy.TRAFFICKING_TYPES)
 
     @property
-    def delivery_methods(self):
-        """How the service can be reached, from the prefetched phones and locations."""
-        methods = []
-        if any(sal.location.location_type == Location.Type.PHYSICAL for sal in self.service_at_locations.all()):
-            methods.append(self.Delivery.IN_PERSON)
-        phones = self.phones.all()
-        if any(phone.type in Phone.CALL_TYPES for phone in phones):
-            methods.append(self.Delivery.PHONE)
-        if any(phone.type == Phone.Type.TEXT for phone in phones):
-            methods.append(self.Delivery.TEXT)
-        hotline = getattr(self, "hotline", None)
-        if self.available_online or (hotline and hotline.chat_url):
-            methods.append(self.Delivery.ONLINE)
-        return methods
+    def all_schedules(self):
+        """The service's own hours, or else the hours of its places (prefetched by for_listing)."""
+        own = list(self.schedules.all())
+        if own:
+            return own
+        return [schedule for sal in self.service_at_locations.all() for schedule in sal.location.schedules.all()]
 
     def open_state(self, moment=None):
         """True (open), False (closed) or None (no hours known), from the prefetched schedules."""
-        schedules = list(self.schedules.all())
+        if self.status != self.Status.ACTIVE:
+            return False
+        schedules = self.all_schedules
         if not schedules:
             return None
         moment = moment or timezone.now()
         return any(schedule.is_open_at(moment) for schedule in schedules)
+
+    @property
+    def all_languages(self):
+        """Languages offered on the service, its phone lines and its places, each once (prefetched)."""
+        found = {}
+        places = [sal.location for sal in self.service_at_locations.all()]
+        sources = [self.languages.all()]
+        sources += [phone.languages.all() for phone in self.phones.all()]
+        sources += [place.languages.all() for place in places]
+        for source in sources:
+            for language in source:
+                found.setdefault(language.code, language)
+        return sorted(found.values(), key=lambda language: language.name)
+
+    @property
+    def age_range(self):
+        low, high = self.minimum_age, self.maximum_age
+        if low is not None and high is not None:
+            return f"{low}–{high}"
+        if low is not None:
+            return f"{low} and over"
+        if high is not None:
+            return f"up to {high}"
+        return ""
 
 
 class PublicService(Service):
@@ -290,6 +332,9 @@ class Hotline(models.Model):
         "asks about immigration status", max_length=10, choices=Tristate, default=Tristate.UNKNOWN
     )
     what_to_expect = models.TextField(blank=True, help_text="In plain words: what happens when you reach out.")
+    position = models.PositiveSmallIntegerField(
+        default=100, help_text="Order on the home and hotlines pages: lower comes first."
+    )
 
     class Meta:
         constraints = [
