@@ -1,4 +1,5 @@
-"""The one FilterSet for services: the HTML search page, the API and the admin's find all use it.
+"""The one FilterSet for services: the HTML search page uses it, and the HSDS API is to use it too.
+(The admin keeps Django's own search and list filters, built on the same queryset methods.)
 
 Several values of one facet combine with OR (need=legal-aid&need=t-visa); facets combine with AND.
 Invalid values never break a page: the facet is dropped, the other filters still apply, and the

@@ -1,4 +1,4 @@
-"""Keyword search: one entry point for the HTML pages, the API and the admin.
+"""Keyword search: one entry point, used through the FilterSet by the HTML pages (and later the API).
 
 This first version matches every word (AND) as a substring of the name, alternate name, organization,
 need terms or description, and ranks name matches first. Issue "ranked full-text search" replaces the
