@@ -14,17 +14,28 @@ from django.utils.html import format_html, format_html_join
 
 from . import phones, regions, review
 from .models import (
+    Accessibility,
     Address,
+    Attribute,
+    Contact,
+    CostOption,
+    Funding,
     Hotline,
     Language,
     Location,
+    Metadata,
+    MetaTableDescription,
     Organization,
+    OrganizationIdentifier,
     Phone,
+    Program,
     PublicService,
+    RequiredDocument,
     Schedule,
     Service,
     ServiceArea,
     ServiceAtLocation,
+    ServiceTerm,
     Taxonomy,
     TaxonomyTerm,
 )
@@ -173,7 +184,7 @@ class OrganizationPhoneInline(ServicePhoneInline):
 class ServiceScheduleInline(admin.TabularInline):
     model = Schedule
     fk_name = "service"
-    fields = ["open_24_7", "weekday", "opens_at", "closes_at", "timezone", "notes"]
+    fields = ["open_24_7", "byday", "opens_at", "closes_at", "timezone", "description", "notes"]
     extra = 0
     verbose_name = "opening hours"
     verbose_name_plural = "hours"
@@ -215,6 +226,18 @@ class ServiceAreaInline(admin.TabularInline):
     model = ServiceArea
     fields = ["kind", "country", "subdivision", "city", "name", "description"]
     extra = 0
+
+
+class ServiceTermInline(admin.TabularInline):
+    model = ServiceTerm
+    fields = ["taxonomy_term", "value"]
+    autocomplete_fields = ["taxonomy_term"]
+    extra = 0
+    verbose_name = "need, population or trafficking type"
+    verbose_name_plural = "needs, populations and trafficking types"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("taxonomy_term__taxonomy")
 
 
 class HotlineInline(admin.StackedInline):
@@ -329,8 +352,7 @@ class ServiceAdmin(ServiceSearch, ServiceDisplays, CuratorAdmin):
     ]
     list_filter = ["review_state", "status", *SERVICE_FILTERS]
     list_select_related = ["organization", "hotline"]
-    autocomplete_fields = ["organization"]
-    filter_horizontal = ["terms"]
+    autocomplete_fields = ["organization", "program"]
     readonly_fields = [
         "uuid",
         "review_state",
@@ -352,7 +374,13 @@ class ServiceAdmin(ServiceSearch, ServiceDisplays, CuratorAdmin):
             "Who is eligible",
             {"fields": ["eligibility_description", "minimum_age", "maximum_age", "fees_description", "is_free"]},
         ),
-        ("Needs, populations and trafficking types", {"fields": ["terms"]}),
+        (
+            "More HSDS details",
+            {
+                "classes": ["collapse"],
+                "fields": ["program", "accreditations", "wait_time", "fees", "licenses"],
+            },
+        ),
         (
             "Review & verification",
             {
@@ -372,6 +400,7 @@ class ServiceAdmin(ServiceSearch, ServiceDisplays, CuratorAdmin):
         ),
     ]
     inlines = [
+        ServiceTermInline,
         HotlineInline,
         ServicePhoneInline,
         ServiceScheduleInline,
@@ -380,12 +409,6 @@ class ServiceAdmin(ServiceSearch, ServiceDisplays, CuratorAdmin):
         ServiceLanguageInline,
     ]
     actions = ["publish", "archive", "return_to_review", "mark_verified"]
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "terms":
-            # A term's label names its taxonomy; without this every option would ask for it.
-            kwargs["queryset"] = TaxonomyTerm.objects.select_related("taxonomy")
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def view_on_site(self, obj):
         # Only a public listing has a page to open; a draft's page would be a 404.
@@ -668,7 +691,7 @@ class PhoneAdmin(OwnerColumn, CuratorAdmin):
 @admin.register(Schedule)
 class ScheduleAdmin(OwnerColumn, CuratorAdmin):
     list_display = ["__str__", "timezone", "notes", "owner"]
-    list_filter = ["open_24_7", "weekday", "timezone"]
+    list_filter = ["open_24_7", "freq", "timezone"]
     list_select_related = ["service", "location"]
     search_fields = ["service__name", "location__name", "notes"]
     autocomplete_fields = ["service", "location"]
@@ -716,4 +739,96 @@ class TaxonomyTermAdmin(CuratorAdmin):
     list_select_related = ["taxonomy", "parent__taxonomy"]
     search_fields = ["name", "code", "description"]
     autocomplete_fields = ["parent"]
+    readonly_fields = ["uuid"]
+
+
+# --- the rest of HSDS: editable, rarely needed by hand --------------------------------------------------
+
+
+@admin.register(Program)
+class ProgramAdmin(CuratorAdmin):
+    list_display = ["name", "organization"]
+    list_select_related = ["organization"]
+    search_fields = ["name", "alternate_name", "organization__name"]
+    autocomplete_fields = ["organization"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(Contact)
+class ContactAdmin(CuratorAdmin):
+    list_display = ["__str__", "email", "organization", "service"]
+    list_select_related = ["organization", "service"]
+    search_fields = ["name", "title", "department", "email"]
+    autocomplete_fields = ["organization", "service", "service_at_location", "location"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(CostOption)
+class CostOptionAdmin(CuratorAdmin):
+    list_display = ["__str__", "service", "amount", "currency"]
+    list_select_related = ["service"]
+    search_fields = ["option", "amount_description", "service__name"]
+    autocomplete_fields = ["service"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(RequiredDocument)
+class RequiredDocumentAdmin(CuratorAdmin):
+    list_display = ["__str__", "service"]
+    list_select_related = ["service"]
+    search_fields = ["document", "service__name"]
+    autocomplete_fields = ["service"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(Funding)
+class FundingAdmin(CuratorAdmin):
+    list_display = ["__str__", "organization", "service"]
+    list_select_related = ["organization", "service"]
+    search_fields = ["source"]
+    autocomplete_fields = ["organization", "service"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(OrganizationIdentifier)
+class OrganizationIdentifierAdmin(CuratorAdmin):
+    list_display = ["identifier", "identifier_type", "organization"]
+    list_select_related = ["organization"]
+    search_fields = ["identifier", "organization__name"]
+    autocomplete_fields = ["organization"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(Accessibility)
+class AccessibilityAdmin(CuratorAdmin):
+    list_display = ["__str__", "location"]
+    search_fields = ["description", "details"]
+    autocomplete_fields = ["location"]
+    readonly_fields = ["uuid"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("location").prefetch_related("location__addresses")
+
+
+@admin.register(Attribute)
+class AttributeAdmin(CuratorAdmin):
+    list_display = ["link_entity", "link_id", "taxonomy_term", "value"]
+    list_filter = ["link_entity"]
+    list_select_related = ["taxonomy_term__taxonomy"]
+    search_fields = ["=link_id", "value"]
+    autocomplete_fields = ["taxonomy_term"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(Metadata)
+class MetadataAdmin(CuratorAdmin):
+    list_display = ["last_action_date", "resource_type", "field_name", "last_action_type", "updated_by"]
+    list_filter = ["resource_type", "last_action_type"]
+    search_fields = ["=resource_id", "field_name", "updated_by"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(MetaTableDescription)
+class MetaTableDescriptionAdmin(CuratorAdmin):
+    list_display = ["name", "language", "character_set"]
     readonly_fields = ["uuid"]

@@ -32,13 +32,13 @@ def words_of(text):
 
 def search(queryset, text):
     """Services of `queryset` that match every word of `text`, best matches first."""
-    from .models import Service
+    from .models import ServiceTerm
 
     words = words_of(text)
     if not words:
         return queryset
     for word in words:
-        in_terms = Service.terms.through.objects.filter(service=OuterRef("pk"), taxonomyterm__name__icontains=word)
+        in_terms = ServiceTerm.objects.filter(service=OuterRef("pk"), taxonomy_term__name__icontains=word)
         queryset = queryset.filter(
             Q(name__icontains=word)
             | Q(alternate_name__icontains=word)

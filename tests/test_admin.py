@@ -434,7 +434,8 @@ def test_review_fields_are_read_only_on_the_form(admin_client):
     for field in ("review_state", "review_state_changed_at", "review_state_changed_by", "assured_date", "assurer"):
         assert field not in form.fields
     assert "name" in form.fields
-    assert "terms" in form.fields
+    # Needs, populations and trafficking types are edited in their inline.
+    assert "attributes" in {inline.formset.prefix for inline in response.context["inline_admin_formsets"]}
 
 
 # --- public listings (read-only) -----------------------------------------------------------------------
@@ -529,11 +530,12 @@ def formset_data(response, **rows):
     return data
 
 
-def test_add_service_with_inline_phone_and_hours_stores_e164(admin_client):
+def test_add_service_with_inline_phone_and_hours_stores_e164(admin_client, needs):
     organization = make_organization()
     page = admin_client.get(f"{SERVICES}add/")
     data = formset_data(
         page,
+        attributes=[{"taxonomy_term": needs["t-visa"].pk}],
         phones=[{"number": "1-888-373-7888", "country": "US", "type": "voice", "position": 0}],
         schedules=[{"open_24_7": "on", "timezone": "America/New_York"}],
         languages=[{"code": "es"}],
@@ -547,6 +549,7 @@ def test_add_service_with_inline_phone_and_hours_stores_e164(admin_client):
     assert service.schedules.get().open_24_7
     assert service.languages.get().code == "es"
     assert service.service_areas.get().country == "US"
+    assert list(service.terms.all()) == [needs["t-visa"]]
     assert service.review_state == Service.ReviewState.DRAFT
 
 
@@ -628,7 +631,7 @@ def test_phone_admin_refuses_a_phone_without_owner(admin_client):
         "/admin/resources/phone/add/", {"number": "+18883737888", "type": "voice", "position": 0}
     )
     assert response.status_code == HTTPStatus.OK
-    assert "A phone belongs to a service, location or organization." in response.text
+    assert "A phone belongs to a service, location, organization, contact or service at location." in response.text
     assert not Phone.objects.exists()
 
 
@@ -703,14 +706,14 @@ def test_location_inlines_save_to_the_location(admin_client):
     data = formset_data(
         page,
         phones=[{"number": "031 2345678", "country": "UG", "type": "voice", "position": 0}],
-        schedules=[{"weekday": 0, "opens_at": "09:00", "closes_at": "17:00", "timezone": "Africa/Kampala"}],
+        schedules=[{"byday": "MO", "opens_at": "09:00", "closes_at": "17:00", "timezone": "Africa/Kampala"}],
         languages=[{"code": "lg"}],
     )
     data.update({"name": "Drop-in centre", "location_type": "physical"})
     response = admin_client.post(f"/admin/resources/location/{location.pk}/change/", data)
     assert response.status_code == HTTPStatus.FOUND, form_errors(response)
     assert location.phones.get().number == "+256312345678"
-    assert str(location.schedules.get()) == "Monday 09:00–17:00"
+    assert str(location.schedules.get()) == "Monday: 09:00–17:00"
     assert location.languages.get().code == "lg"
     assert location.addresses.count() == 1
     assert not other.phones.exists()

@@ -90,3 +90,70 @@ def test_confidential_address_text_has_no_street():
     assert "Hidden Lane" not in str(address)
     assert "Austin" in str(address)
     assert "Hidden Lane" not in str(location)
+
+
+def test_days_are_normalised_to_hsds_byday():
+    import datetime
+
+    from .conftest import make_schedule
+
+    schedule = make_schedule(
+        service=make_service(), byday="fr, th", opens_at=datetime.time(10), closes_at=datetime.time(18)
+    )
+    assert schedule.byday == "TH,FR"
+    assert str(schedule) == "Thursday, Friday: 10:00–18:00"
+    with pytest.raises(ValidationError) as error:
+        make_schedule(service=make_service(), byday="Funday", opens_at=datetime.time(10), closes_at=datetime.time(18))
+    assert "byday" in error.value.message_dict
+
+
+def test_a_multi_day_schedule_is_open_on_each_of_its_days_only():
+    import datetime
+
+    from .conftest import make_schedule
+
+    service = make_service()
+    make_schedule(service=service, byday="TH,FR", opens_at=datetime.time(10), closes_at=datetime.time(18))
+    thursday_noon = datetime.datetime(2026, 11, 26, 12, tzinfo=datetime.UTC)
+    friday_noon = datetime.datetime(2026, 11, 27, 12, tzinfo=datetime.UTC)
+    saturday_noon = datetime.datetime(2026, 11, 28, 12, tzinfo=datetime.UTC)
+    for moment, expected in ((thursday_noon, True), (friday_noon, True), (saturday_noon, False)):
+        assert Service.objects.open_at(moment).filter(pk=service.pk).exists() is expected
+        assert Service.objects.for_listing().get(pk=service.pk).open_state(moment) is expected
+
+
+def test_a_monthly_rule_is_kept_but_not_used_for_open_now():
+    import datetime
+
+    from resources.models import Schedule
+
+    from .conftest import make_schedule
+
+    service = make_service()
+    make_schedule(
+        service=service,
+        byday="1MO",
+        freq=Schedule.Freq.MONTHLY,
+        opens_at=datetime.time(0, 0),
+        closes_at=datetime.time(23, 59),
+    )
+    first_monday = datetime.datetime(2026, 12, 7, 12, tzinfo=datetime.UTC)
+    assert not Service.objects.open_at(first_monday).filter(pk=service.pk).exists()
+
+
+def test_hours_may_be_described_in_words_only():
+    from .conftest import make_schedule
+
+    schedule = make_schedule(service=make_service(), description="By appointment")
+    assert str(schedule) == "By appointment"
+    with pytest.raises(ValidationError):
+        make_schedule(service=make_service())
+
+
+def test_a_described_area_needs_a_description_and_no_codes():
+    area = ServiceArea(service=make_service(), kind=ServiceArea.Kind.OTHER, name="All of MyCity")
+    area.full_clean()
+    with pytest.raises(ValidationError):
+        ServiceArea(service=make_service(), kind=ServiceArea.Kind.OTHER).full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ServiceArea.objects.create(service=make_service(), kind=ServiceArea.Kind.OTHER, name="x", country="US")

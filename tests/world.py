@@ -50,7 +50,7 @@ def build_world(needs, populations):
     make_phone(service=legal, number="+1 713 555 0100")
     # Monday 09:00-17:00 in Houston.
     make_schedule(
-        service=legal, weekday=0, opens_at=datetime.time(9), closes_at=datetime.time(17), timezone="America/Chicago"
+        service=legal, byday="MO", opens_at=datetime.time(9), closes_at=datetime.time(17), timezone="America/Chicago"
     )
     make_language(service=legal, code="es")
     world["legal"] = legal
@@ -59,7 +59,7 @@ def build_world(needs, populations):
     make_area(visa, ServiceArea.Kind.SUBDIVISION, subdivision="US-CA", country="US")
     # Friday 22:00 to Saturday 02:00 in Los Angeles.
     make_schedule(
-        service=visa, weekday=4, opens_at=datetime.time(22), closes_at=datetime.time(2), timezone="America/Los_Angeles"
+        service=visa, byday="FR", opens_at=datetime.time(22), closes_at=datetime.time(2), timezone="America/Los_Angeles"
     )
     world["visa"] = visa
 

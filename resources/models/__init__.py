@@ -1,23 +1,35 @@
 from .base import HSDSModel, Tristate
-from .details import Language, Phone, Schedule
-from .organizations import Organization
-from .places import Address, Location, ServiceArea, ServiceAtLocation
-from .services import Hotline, PublicService, Service
+from .details import Contact, Language, Phone, Schedule
+from .organizations import Funding, Organization, OrganizationIdentifier, Program
+from .places import Accessibility, Address, Location, ServiceArea, ServiceAtLocation
+from .records import Attribute, Metadata, MetaTableDescription
+from .services import CostOption, Hotline, PublicService, RequiredDocument, Service, ServiceTerm
 from .taxonomy import Taxonomy, TaxonomyTerm
 
 __all__ = [
+    "Accessibility",
     "Address",
+    "Attribute",
+    "Contact",
+    "CostOption",
+    "Funding",
     "HSDSModel",
     "Hotline",
     "Language",
     "Location",
+    "MetaTableDescription",
+    "Metadata",
     "Organization",
+    "OrganizationIdentifier",
     "Phone",
+    "Program",
     "PublicService",
+    "RequiredDocument",
     "Schedule",
     "Service",
     "ServiceArea",
     "ServiceAtLocation",
+    "ServiceTerm",
     "Taxonomy",
     "TaxonomyTerm",
     "Tristate",

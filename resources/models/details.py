@@ -1,5 +1,6 @@
 """The details HSDS attaches to services, locations and organizations: phones, schedules, languages."""
 
+import re
 import zoneinfo
 from urllib.parse import quote
 
@@ -31,8 +32,35 @@ def _one_owner(prefix, owners):
     return models.CheckConstraint(
         condition=condition,
         name=f"{prefix}_has_owner",
-        violation_error_message=f"A {prefix} belongs to a {', '.join(owners[:-1])} or {owners[-1]}.",
+        violation_error_message=f"A {prefix} belongs to a {', '.join(owners[:-1])} or {owners[-1]}.".replace("_", " "),
     )
+
+
+class Contact(HSDSModel):
+    """A named person or role to contact about a service, place or organization."""
+
+    organization = models.ForeignKey(
+        "resources.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="contacts"
+    )
+    service = models.ForeignKey(
+        "resources.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="contacts"
+    )
+    service_at_location = models.ForeignKey(
+        "resources.ServiceAtLocation", null=True, blank=True, on_delete=models.CASCADE, related_name="contacts"
+    )
+    location = models.ForeignKey(
+        "resources.Location", null=True, blank=True, on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    department = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        constraints = [_one_owner("contact", ["organization", "service", "service_at_location", "location"])]
+
+    def __str__(self):
+        return ", ".join(part for part in (self.name, self.title, self.department) if part) or "Contact"
 
 
 class Phone(HSDSModel):
@@ -54,6 +82,10 @@ class Phone(HSDSModel):
     )
     organization = models.ForeignKey(
         "resources.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
+    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="phones")
+    service_at_location = models.ForeignKey(
+        "resources.ServiceAtLocation", null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
     )
     number = models.CharField(
         max_length=20,
@@ -77,7 +109,7 @@ class Phone(HSDSModel):
         ordering = ["position", "pk"]
         indexes = [models.Index(fields=["number"], name="phone_number_idx")]
         constraints = [
-            _one_owner("phone", ["service", "location", "organization"]),
+            _one_owner("phone", ["service", "location", "organization", "contact", "service_at_location"]),
             models.CheckConstraint(
                 condition=Q(number__regex=phones.STORED_NUMBER_PATTERN), name="phone_number_stored_form"
             ),
@@ -132,29 +164,57 @@ def validate_timezone(value):
         raise ValidationError(f"“{value}” is not a time zone name such as America/New_York.", code="timezone") from None
 
 
+BYDAY_TOKEN = re.compile(r"^([+-]?[0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+
+
+def normalise_byday(value):
+    """HSDS/RFC 5545 BYDAY ("th, fr" -> "TH,FR"), each day once, in week order for plain days."""
+    tokens = [token.strip().upper() for token in (value or "").replace(";", ",").split(",") if token.strip()]
+    for token in tokens:
+        if not BYDAY_TOKEN.match(token):
+            raise ValidationError(
+                f"“{token[:20]}” is not a day: use MO, TU, WE, TH, FR, SA, SU (comma-separated).", code="byday"
+            )
+    unique = list(dict.fromkeys(tokens))
+    if all(token in HSDS_WEEKDAYS for token in unique):
+        unique.sort(key=HSDS_WEEKDAYS.index)
+    return ",".join(unique)
+
+
 class ScheduleQuerySet(models.QuerySet):
     def open_at(self, moment):
         """Schedules open at `moment`, each judged in its own timezone.
 
         The timezones in use are few; for each, the local weekday and time are worked out here and the
-        comparison runs in the database.
+        comparison runs in the database. Only weekly opening hours count (a monthly rule such as "first
+        Monday" is shown, not used for "open now").
         """
         condition = Q(open_24_7=True)
-        for name in self.model.objects.exclude(open_24_7=True).values_list("timezone", flat=True).distinct().order_by():
+        weekly = Q(freq__in=["", Schedule.Freq.WEEKLY], opens_at__isnull=False, closes_at__isnull=False)
+        for name in self.model.objects.filter(weekly).values_list("timezone", flat=True).distinct().order_by():
             try:
                 local = moment.astimezone(zoneinfo.ZoneInfo(name))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 continue
             day, now = local.weekday(), local.time().replace(microsecond=0)
-            same_day = Q(closes_at__gt=F("opens_at")) & Q(weekday=day, opens_at__lte=now, closes_at__gt=now)
-            overnight_started_today = Q(closes_at__lte=F("opens_at"), weekday=day, opens_at__lte=now)
-            overnight_from_yesterday = Q(closes_at__lte=F("opens_at"), weekday=(day - 1) % 7, closes_at__gt=now)
-            condition |= Q(timezone=name) & (same_day | overnight_started_today | overnight_from_yesterday)
+            today, yesterday = HSDS_WEEKDAYS[day], HSDS_WEEKDAYS[(day - 1) % 7]
+            same_day = Q(closes_at__gt=F("opens_at")) & Q(byday__contains=today, opens_at__lte=now, closes_at__gt=now)
+            overnight_started_today = Q(closes_at__lte=F("opens_at"), byday__contains=today, opens_at__lte=now)
+            overnight_from_yesterday = Q(closes_at__lte=F("opens_at"), byday__contains=yesterday, closes_at__gt=now)
+            condition |= weekly & Q(timezone=name) & (same_day | overnight_started_today | overnight_from_yesterday)
         return self.filter(condition)
 
 
 class Schedule(HSDSModel):
-    """Opening hours: one row per weekday and opening span, or one row saying 24/7."""
+    """When a service or place is open: weekly hours (days + times), 24/7, or a described pattern.
+
+    The weekly hours and 24/7 drive "open now". The other HSDS recurrence fields are kept as given so an
+    imported schedule is exported unchanged.
+    """
+
+    class Freq(models.TextChoices):
+        WEEKLY = "WEEKLY", "Weekly"
+        MONTHLY = "MONTHLY", "Monthly"
 
     service = models.ForeignKey(
         "resources.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
@@ -162,63 +222,112 @@ class Schedule(HSDSModel):
     location = models.ForeignKey(
         "resources.Location", null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
     )
+    service_at_location = models.ForeignKey(
+        "resources.ServiceAtLocation", null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+    )
     open_24_7 = models.BooleanField("open 24/7", default=False)
-    weekday = models.PositiveSmallIntegerField(null=True, blank=True, choices=WEEKDAYS)
+    byday = models.CharField(
+        "days", max_length=60, blank=True, help_text="Comma-separated: MO,TU,WE,TH,FR,SA,SU (e.g. MO,WE,FR)."
+    )
     opens_at = models.TimeField(null=True, blank=True)
     closes_at = models.TimeField(null=True, blank=True, help_text="Earlier than the opening time means past midnight.")
     timezone = models.CharField(
         max_length=64, default="UTC", validators=[validate_timezone], help_text="IANA name, e.g. Africa/Kampala."
     )
     notes = models.CharField(max_length=300, blank=True, help_text="E.g. 'closed on public holidays'.")
+    description = models.TextField(blank=True, help_text="The hours in words, when they do not fit days and times.")
+    # The rest of HSDS's recurrence rule (RFC 5545), kept as given.
+    freq = models.CharField(max_length=10, choices=Freq, blank=True)
+    interval = models.PositiveSmallIntegerField(null=True, blank=True)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    dtstart = models.DateField(null=True, blank=True)
+    until = models.DateField(null=True, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)
+    wkst = models.CharField(max_length=2, blank=True, choices=[(code, code) for code in HSDS_WEEKDAYS])
+    byweekno = models.CharField(max_length=100, blank=True)
+    bymonthday = models.CharField(max_length=100, blank=True)
+    byyearday = models.CharField(max_length=100, blank=True)
+    schedule_link = models.URLField(blank=True)
+    attending_type = models.CharField(max_length=300, blank=True)
+    utc_offset = models.DecimalField(
+        "UTC offset (HSDS timezone)", max_digits=4, decimal_places=2, null=True, blank=True
+    )
 
     objects = ScheduleQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-open_24_7", "weekday", "opens_at"]
+        ordering = ["-open_24_7", "opens_at", "pk"]
         constraints = [
-            _one_owner("schedule", ["service", "location"]),
+            _one_owner("schedule", ["service", "location", "service_at_location"]),
             models.CheckConstraint(
-                condition=Q(open_24_7=True, weekday__isnull=True, opens_at__isnull=True, closes_at__isnull=True)
-                | Q(open_24_7=False, weekday__gte=0, weekday__lte=6, opens_at__isnull=False, closes_at__isnull=False),
-                name="schedule_24_7_or_weekday_hours",
+                condition=Q(open_24_7=True, byday="", opens_at__isnull=True, closes_at__isnull=True)
+                | Q(open_24_7=False, opens_at__isnull=True, closes_at__isnull=True)
+                | (Q(open_24_7=False, opens_at__isnull=False, closes_at__isnull=False) & ~Q(byday="")),
+                name="schedule_24_7_or_days_and_hours",
             ),
             models.CheckConstraint(
                 condition=Q(opens_at__isnull=True) | ~Q(opens_at=F("closes_at")), name="schedule_span_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_from__lte=F("valid_to")),
+                name="schedule_validity_ordered",
             ),
         ]
 
     def __str__(self):
         if self.open_24_7:
             return "Open 24 hours, 7 days"
-        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+        if self.opens_at is None:
+            return self.description or "Hours described elsewhere"
+        return f"{self.days_display}: {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
 
     def clean(self):
         errors = {}
+        try:
+            self.byday = normalise_byday(self.byday)
+        except ValidationError as error:
+            errors["byday"] = error
         if self.open_24_7:
-            if self.weekday is not None or self.opens_at or self.closes_at:
-                errors["open_24_7"] = "A 24/7 schedule has no weekday or hours."
+            if self.byday or self.opens_at or self.closes_at:
+                errors["open_24_7"] = "A 24/7 schedule has no days or hours."
+        elif self.opens_at is None and self.closes_at is None:
+            if not (self.description or self.notes or self.byday):
+                errors["opens_at"] = "Give the days and opening hours, tick 24/7, or describe the hours."
         else:
-            for field in ("weekday", "opens_at", "closes_at"):
-                if getattr(self, field) is None:
-                    errors[field] = "Give the weekday and the opening and closing times, or tick 24/7."
-            if self.opens_at is not None and self.opens_at == self.closes_at:
+            if self.opens_at is None or self.closes_at is None:
+                errors["closes_at"] = "Give both the opening and the closing time."
+            elif self.opens_at == self.closes_at:
                 errors["closes_at"] = "Opening and closing times are the same; for all day, tick 24/7."
+            if not self.byday and "byday" not in errors:
+                errors["byday"] = "Give the days these hours apply to (e.g. MO,TU,WE,TH,FR)."
+        if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
+            errors["valid_to"] = "The end of validity is before its start."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def days(self):
+        return [HSDS_WEEKDAYS.index(token) for token in self.byday.split(",") if token in HSDS_WEEKDAYS]
+
+    @property
+    def days_display(self):
+        names = dict(WEEKDAYS)
+        return ", ".join(str(names[day]) for day in self.days) or self.byday
 
     def is_open_at(self, moment):
         if self.open_24_7:
             return True
+        if self.opens_at is None or self.closes_at is None or self.freq not in ("", self.Freq.WEEKLY):
+            return False
         try:
             local = moment.astimezone(zoneinfo.ZoneInfo(self.timezone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return False
-        day, now = local.weekday(), local.time()
+        day, now, days = local.weekday(), local.time(), self.days
         if self.opens_at < self.closes_at:
-            return day == self.weekday and self.opens_at <= now < self.closes_at
-        return (day == self.weekday and now >= self.opens_at) or (
-            day == (self.weekday + 1) % 7 and now < self.closes_at
-        )
+            return day in days and self.opens_at <= now < self.closes_at
+        return (day in days and now >= self.opens_at) or ((day - 1) % 7 in days and now < self.closes_at)
 
 
 def language_name(code):
@@ -249,6 +358,7 @@ class Language(HSDSModel):
     )
     phone = models.ForeignKey(Phone, null=True, blank=True, on_delete=models.CASCADE, related_name="languages")
     code = models.CharField(max_length=3, help_text="ISO 639-1 (en) or ISO 639-3 (lug) code.")
+    name = models.CharField(max_length=100, blank=True, help_text="Filled in from the code when left empty.")
     note = models.CharField(max_length=300, blank=True, help_text="E.g. 'through an interpreter'.")
 
     class Meta:
@@ -260,11 +370,8 @@ class Language(HSDSModel):
         ]
 
     def __str__(self):
-        return self.name
-
-    @property
-    def name(self):
-        return language_name(self.code)
+        return self.name or language_name(self.code)
 
     def clean(self):
-        self.code = normalise_language(self.code)
+        self.code = normalise_language(self.code or self.name)
+        self.name = self.name or language_name(self.code)

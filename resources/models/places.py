@@ -45,6 +45,8 @@ class Location(HSDSModel):
     url = models.URLField(blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    external_identifier = models.CharField(max_length=200, blank=True)
+    external_identifier_type = models.CharField(max_length=100, blank=True, help_text="E.g. UPRN.")
     is_confidential = models.BooleanField(
         "confidential location",
         default=False,
@@ -75,6 +77,21 @@ class Location(HSDSModel):
     def clean(self):
         if (self.latitude is None) != (self.longitude is None):
             raise ValidationError("Give both latitude and longitude, or neither.", code="coordinates")
+
+
+class Accessibility(HSDSModel):
+    """How accessible a place is (HSDS accessibility)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="accessibility_details")
+    description = models.TextField(blank=True)
+    details = models.TextField(blank=True)
+    url = models.URLField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "accessibility details"
+
+    def __str__(self):
+        return self.description[:80] or "Accessibility"
 
 
 class Address(HSDSModel):
@@ -158,6 +175,7 @@ class ServiceArea(HSDSModel):
         COUNTRY = "country", "A whole country"
         SUBDIVISION = "subdivision", "A state, province or region (ISO 3166-2)"
         CITY = "city", "A city"
+        OTHER = "other", "Described only (name, description or extent)"
 
     service = models.ForeignKey("resources.Service", on_delete=models.CASCADE, related_name="service_areas")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -168,6 +186,9 @@ class ServiceArea(HSDSModel):
     city = models.CharField(max_length=200, blank=True)
     name = models.CharField(max_length=300, blank=True, help_text="How to describe the area, if not by its code.")
     description = models.TextField(blank=True)
+    extent = models.TextField(blank=True, help_text="The area's shape, in the format extent type names.")
+    extent_type = models.CharField(max_length=20, blank=True, help_text="geojson, topojson, kml or text.")
+    uri = models.CharField("HSDS uri", max_length=500, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["kind", "country", "subdivision"], name="service_area_region_idx")]
@@ -176,7 +197,8 @@ class ServiceArea(HSDSModel):
                 condition=(Q(kind="worldwide", country="", subdivision="", city=""))
                 | Q(kind="country", subdivision="", city="", country__regex=r"^[A-Z]{2}$")
                 | Q(kind="subdivision", city="", country__regex=r"^[A-Z]{2}$", subdivision__regex=r"^[A-Z]{2}-")
-                | (Q(kind="city", country__regex=r"^[A-Z]{2}$") & ~Q(city="")),
+                | (Q(kind="city", country__regex=r"^[A-Z]{2}$") & ~Q(city=""))
+                | (Q(kind="other", country="", subdivision="", city="") & ~Q(name="", description="", extent="")),
                 name="service_area_kind_fields",
             ),
             models.CheckConstraint(
@@ -190,6 +212,8 @@ class ServiceArea(HSDSModel):
 
     @property
     def label(self):
+        if self.kind == self.Kind.OTHER:
+            return self.name or self.description[:120] or "A described area"
         if self.kind == self.Kind.WORLDWIDE:
             return "Worldwide"
         if self.kind == self.Kind.COUNTRY:
@@ -204,9 +228,11 @@ class ServiceArea(HSDSModel):
         self.country, self.subdivision = self.country.upper(), self.subdivision.upper()
         if self.subdivision and not self.country:
             self.country = self.subdivision.split("-", 1)[0]
-        if self.kind == self.Kind.WORLDWIDE:
+        if self.kind in (self.Kind.WORLDWIDE, self.Kind.OTHER):
             if self.country or self.subdivision or self.city:
-                errors["kind"] = "A worldwide area has no country, subdivision or city."
+                errors["kind"] = "A worldwide or described area has no country, subdivision or city."
+            if self.kind == self.Kind.OTHER and not (self.name or self.description or self.extent):
+                errors["name"] = "Describe the area: give a name, a description or an extent."
         else:
             if not self.country:
                 errors["country"] = "Give the country."

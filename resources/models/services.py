@@ -68,7 +68,7 @@ class ServiceQuerySet(models.QuerySet):
         return self.filter(condition) if regions else self
 
     def with_any_term(self, term_ids):
-        links = Service.terms.through.objects.filter(service=OuterRef("pk"), taxonomyterm__in=term_ids)
+        links = ServiceTerm.objects.filter(service=OuterRef("pk"), taxonomy_term__in=term_ids)
         return self.filter(Exists(links))
 
     def in_languages(self, codes):
@@ -150,9 +150,17 @@ class Service(HSDSModel):
         default=False, help_text="Can be used online (chat, video, an online form), not just read about."
     )
     interpretation_services = models.TextField(blank=True)
+    program = models.ForeignKey(
+        "resources.Program", null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
+    )
+    accreditations = models.TextField(blank=True)
+    wait_time = models.TextField(blank=True, help_text="Deprecated in HSDS 3.0; kept as given.")
+    fees = models.TextField(blank=True, help_text="Deprecated in HSDS 3.0 (see fees description); kept as given.")
+    licenses = models.TextField(blank=True, help_text="Deprecated in HSDS 3.0; kept as given.")
     alert = models.TextField(blank=True, help_text="A short-term notice shown at the top of the listing.")
     terms = models.ManyToManyField(
         "resources.TaxonomyTerm",
+        through="resources.ServiceTerm",
         blank=True,
         related_name="services",
         help_text="Needs, populations, trafficking types.",
@@ -287,6 +295,60 @@ class Service(HSDSModel):
         if high is not None:
             return f"up to {high}"
         return ""
+
+
+class ServiceTerm(HSDSModel):
+    """A term attached to a service: an HSDS attribute whose link_entity is "service"."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="attributes")
+    taxonomy_term = models.ForeignKey("resources.TaxonomyTerm", on_delete=models.PROTECT, related_name="+")
+    link_type = models.CharField(max_length=100, blank=True)
+    value = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "service term"
+        constraints = [
+            models.UniqueConstraint(fields=["service", "taxonomy_term"], name="service_term_unique"),
+        ]
+        indexes = [models.Index(fields=["taxonomy_term", "service"], name="service_term_by_term_idx")]
+
+    def __str__(self):
+        return f"{self.service} – {self.taxonomy_term}"
+
+
+class CostOption(HSDSModel):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="cost_options")
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    option = models.TextField(blank=True, help_text="Who this price applies to.")
+    currency = models.CharField(max_length=3, blank=True, help_text="ISO 4217 code, e.g. USD.")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    amount_description = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="cost_option_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_to__isnull=True)
+                | Q(valid_from__lte=models.F("valid_to")),
+                name="cost_option_validity_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return self.option or self.amount_description or "Cost"
+
+
+class RequiredDocument(HSDSModel):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="required_documents")
+    document = models.TextField()
+    uri = models.URLField(blank=True)
+
+    def __str__(self):
+        return self.document[:80]
 
 
 class PublicService(Service):
