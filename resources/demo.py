@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from .models import (
     Address,
@@ -117,6 +118,8 @@ class _Loader:
             raise DemoDataError(f"{label}: {'; '.join(error.messages)}") from None
         if outcome == UNCHANGED and _comparable(obj) != before:
             outcome = UPDATED
+            if hasattr(obj, "last_modified"):
+                obj.last_modified = timezone.now()
         if outcome != UNCHANGED:
             obj.save()
         return obj, outcome

@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from .base import HSDSModel
 
@@ -27,7 +28,7 @@ class Organization(HSDSModel):
     )
     tax_status = models.CharField(max_length=200, blank=True, help_text="Deprecated in HSDS 3.0; kept as given.")
     tax_id = models.CharField(max_length=200, blank=True, help_text="Deprecated in HSDS 3.0; kept as given.")
-    last_modified = models.DateTimeField(auto_now=True)
+    last_modified = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = OrganizationQuerySet.as_manager()
 

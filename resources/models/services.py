@@ -181,7 +181,8 @@ class Service(HSDSModel):
         related_name="+",
     )
     assurer_email = models.EmailField("verified by (email)", blank=True)
-    last_modified = models.DateTimeField(auto_now=True)
+    # Set by every write path (admin, review actions, import), and kept as given by an import.
+    last_modified = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = ServiceQuerySet.as_manager()
 

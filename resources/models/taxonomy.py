@@ -74,6 +74,7 @@ class TaxonomyTerm(HSDSModel):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     term_uri = models.URLField(blank=True)
+    language = models.CharField(max_length=20, blank=True, help_text="The language of the name (HSDS).")
     position = models.PositiveIntegerField(default=0, help_text="Order among its siblings.")
 
     objects = TaxonomyTermQuerySet.as_manager()
