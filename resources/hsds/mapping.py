@@ -218,6 +218,7 @@ def taxonomy_document(taxonomy):
 
 def term_document(term):
     document = plain(term)
+    document.setdefault("description", "")  # required by HSDS, optional for us
     if term.parent_id:
         document["parent_id"] = str(term.parent.uuid)
     document["taxonomy"] = term.taxonomy.name
