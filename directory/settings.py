@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "resources",
 ]
 
@@ -133,6 +136,37 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 if env_bool("BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The HSDS API (resources/api/): public, read-only, JSON only, no sessions or cookies. "format" is an HSDS
+# query parameter (format=ndjson), so DRF must not read it as a renderer override.
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Survivor support directory: HSDS 3.0 API",
+    "DESCRIPTION": (
+        "Read-only Open Referral HSDS 3.0 API of a directory of help for people affected by human trafficking. "
+        "Only published listings appear, and confidential places never show their address. Documents follow "
+        "HSDS 3.0 with the extra properties of our profile (see /api/profile/)."
+    ),
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    # Paths as the HSDS API names them ("/services"), under the server "/api".
+    "SERVERS": [{"url": "/api"}],
+    "SCHEMA_PATH_PREFIX": "/api",
+    "SCHEMA_PATH_PREFIX_TRIM": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["resources.api.schema.add_hsds_components"],
+    # The documentation page loads its scripts and styles from us, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
 
 # How many results a search page shows.
 RESULTS_PER_PAGE = max(1, int(os.environ.get("RESULTS_PER_PAGE", "20")))

@@ -7,5 +7,6 @@ admin.site.index_title = "Listings, vocabularies and reviews"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("resources.api.urls")),
     path("", include("resources.urls")),
 ]

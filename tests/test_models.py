@@ -157,3 +157,12 @@ def test_a_described_area_needs_a_description_and_no_codes():
         ServiceArea(service=make_service(), kind=ServiceArea.Kind.OTHER).full_clean()
     with pytest.raises(IntegrityError), transaction.atomic():
         ServiceArea.objects.create(service=make_service(), kind=ServiceArea.Kind.OTHER, name="x", country="US")
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"), [("en", "en"), ("EN", "en"), ("eng", "en"), ("English", "en"), ("lug", "lg"), ("es", "es")]
+)
+def test_language_codes_are_read_as_codes_before_names(given, stored):
+    from resources.models.details import normalise_language
+
+    assert normalise_language(given) == stored

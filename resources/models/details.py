@@ -338,8 +338,12 @@ def language_name(code):
 def normalise_language(value):
     """ISO 639: the two-letter code when there is one, else the three-letter code; names accepted."""
     text = (value or "").strip()
+    # Codes first: lookup() alone would read "en" as the name of the En language (enc).
+    code = text.lower()
+    language = pycountry.languages.get(alpha_2=code) if len(code) == 2 else None
+    language = language or (pycountry.languages.get(alpha_3=code) if len(code) == 3 else None)
     try:
-        language = pycountry.languages.lookup(text)
+        language = language or pycountry.languages.lookup(text)
     except LookupError:
         raise ValidationError(
             f"“{text[:40]}” is not an ISO 639 language code (such as en, es, lg).", code="language"
