@@ -1,11 +1,12 @@
 # make run: set up and serve on http://127.0.0.1:8000 with SQLite and the demo data.
 # make test: the whole suite (lint, Django checks, missing migrations, pytest).
+# make bench-hsds: time the HSDS import and export of 100,000 synthetic services (not part of make test).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format check migrate demo clean admin
+.PHONY: run test install lint format check migrate demo clean admin bench-hsds
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,9 @@ check: install
 
 test: lint check
 	SECRET_KEY=tests-only $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench-hsds: install
+	$(BIN)/python tests/benchmarks/bench_hsds.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -13,8 +13,10 @@ nullable, and an absent field reads back as empty.
 
 import datetime
 import decimal
+import functools
 import uuid as uuid_module
 
+from django.core.exceptions import ValidationError
 from django.db import models as dj
 
 from ..models import (
@@ -23,9 +25,11 @@ from ..models import (
     Contact,
     CostOption,
     Funding,
+    Hotline,
     Language,
     Location,
     Metadata,
+    MetaTableDescription,
     Organization,
     OrganizationIdentifier,
     Phone,
@@ -175,6 +179,96 @@ def fields_from(model, document, *, profile=True):
             field = _model_field(model, name)
             values[field] = from_json(model, field, document[name])
     return values
+
+
+# --- inbound helpers for the import ---------------------------------------------------------------------
+
+
+# HSDS objects we store but never put in a document of our own (the tabular package's table descriptions).
+INBOUND_ONLY_FIELDS = {MetaTableDescription: "name language character_set".split()}
+
+
+def inbound_names(model, *, profile=True):
+    """(HSDS name, model field name) of every plain field `fields_from` reads, HSDS fields first."""
+    names = list(FIELDS.get(model) or INBOUND_ONLY_FIELDS.get(model, ()))
+    if model is Schedule:
+        names.append("timezone")
+    if profile:
+        names += PROFILE_FIELDS.get(model, ())
+    return [(name, _model_field(model, name)) for name in names]
+
+
+@functools.cache
+def _inbound_fields(model, profile):
+    """(HSDS name, model field name, kind of field) for checked_fields_from, worked out once per model."""
+    found = []
+    for name, field_name in inbound_names(model, profile=profile):
+        field = model._meta.get_field(field_name)
+        if isinstance(field, dj.CharField | dj.TextField):
+            kind = "text"
+        elif isinstance(field, dj.IntegerField):
+            kind = "integer"
+        elif isinstance(field, dj.DecimalField):
+            kind = "decimal"
+        elif isinstance(field, dj.DateTimeField):
+            kind = "datetime"
+        else:
+            kind = "other"
+        found.append((name, field_name, kind))
+    return tuple(found)
+
+
+def checked_fields_from(model, document, *, profile=True):
+    """`fields_from` for untrusted documents: (values, errors), never raising.
+
+    `errors` maps the HSDS name of each value the model field cannot hold to a message. Stricter than
+    `from_json` where it would guess: text fields refuse objects, lists and booleans, whole-number fields
+    refuse fractions (rather than truncating them); a date-time without a zone is read as UTC.
+    """
+    values, errors = {}, {}
+    for name, field_name, kind in _inbound_fields(model, profile):
+        if name not in document:
+            continue
+        value = document[name]
+        if kind == "text":
+            # The common case, kept short: text stays text.
+            if isinstance(value, str):
+                values[field_name] = value
+                continue
+            if isinstance(value, dict | list | bool):
+                errors[name] = f"expected text, not {type(value).__name__}"
+                continue
+        elif kind == "integer" and isinstance(value, float) and not value.is_integer():
+            errors[name] = f"{value} is not a whole number"
+            continue
+        elif kind == "decimal" and isinstance(value, float):
+            value = repr(value)  # the decimal the JSON wrote (29.76), not the nearest binary float's expansion
+        try:
+            converted = from_json(model, field_name, value)
+        except ValidationError as error:
+            errors[name] = " ".join(error.messages)
+            continue
+        if kind == "datetime" and converted is not None and converted.tzinfo is None:
+            converted = converted.replace(tzinfo=datetime.UTC)
+        values[field_name] = converted
+    return values, errors
+
+
+def hotline_fields_from(document):
+    """Model field values of a service's hotline facts (our profile's `hotline` object): (values, errors)."""
+    values, errors = {}, {}
+    for name in HOTLINE_FIELDS:
+        if name not in document:
+            continue
+        value = document[name]
+        if isinstance(value, dict | list):
+            errors[name] = f"expected a single value, not {type(value).__name__}"
+            continue
+        try:
+            values[name] = from_json(Hotline, name, value)
+        except ValidationError as error:
+            errors[name] = " ".join(error.messages)
+    return values, errors
 
 
 # --- documents ------------------------------------------------------------------------------------------
@@ -351,17 +445,6 @@ def _phones():
     return Phone.objects.prefetch_related("languages")
 
 
-def _locations():
-    return Location.objects.select_related("organization").prefetch_related(
-        "addresses",
-        dj.Prefetch("phones", queryset=_phones()),
-        "languages",
-        "schedules",
-        "accessibility_details",
-        dj.Prefetch("contacts", queryset=Contact.objects.prefetch_related(dj.Prefetch("phones", queryset=_phones()))),
-    )
-
-
 def _contacts():
     return Contact.objects.prefetch_related(dj.Prefetch("phones", queryset=_phones()))
 
@@ -381,24 +464,37 @@ def services_for_documents(queryset):
             "attributes",
             queryset=ServiceTerm.objects.select_related("taxonomy_term__taxonomy", "taxonomy_term__parent"),
         ),
-        dj.Prefetch(
-            "service_at_locations",
-            queryset=ServiceAtLocation.objects.select_related("service").prefetch_related(
-                dj.Prefetch("location", queryset=_locations()),
-                dj.Prefetch("phones", queryset=_phones()),
-                "schedules",
-                dj.Prefetch("contacts", queryset=_contacts()),
-            ),
-        ),
+        # The parent service is set on each prefetched service-at-location by Django itself.
+        dj.Prefetch("service_at_locations", queryset=_service_at_locations()),
+    )
+
+
+def _service_at_location_lookups():
+    """What a service-at-location document reads. Places are joined in (select_related), not
+    prefetched: a prefetch of many distinct places builds an SQL expression that SQLite refuses
+    ("Expression tree is too large") past about a thousand of them."""
+    return [
+        "location__addresses",
+        dj.Prefetch("location__phones", queryset=_phones()),
+        "location__languages",
+        "location__schedules",
+        "location__accessibility_details",
+        dj.Prefetch("location__contacts", queryset=_contacts()),
+        dj.Prefetch("phones", queryset=_phones()),
+        "schedules",
+        dj.Prefetch("contacts", queryset=_contacts()),
+    ]
+
+
+def _service_at_locations():
+    return ServiceAtLocation.objects.select_related("location__organization").prefetch_related(
+        *_service_at_location_lookups()
     )
 
 
 def service_at_locations_for_documents(queryset):
-    return queryset.select_related("service").prefetch_related(
-        dj.Prefetch("location", queryset=_locations()),
-        dj.Prefetch("phones", queryset=_phones()),
-        "schedules",
-        dj.Prefetch("contacts", queryset=_contacts()),
+    return queryset.select_related("service", "location__organization").prefetch_related(
+        *_service_at_location_lookups()
     )
 
 
