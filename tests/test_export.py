@@ -5,6 +5,7 @@ import json
 import tracemalloc
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -303,7 +304,10 @@ def run(*argv):
     out, err = io.StringIO(), io.StringIO()
     command = Command(stdout=out, stderr=err)
     try:
-        command.run_from_argv(["manage.py", "export_hsds", *argv])
+        # run_from_argv closes every database connection when it ends, as a process would; here that would
+        # close the test's own connection (on PostgreSQL), so that one step is held back.
+        with mock.patch("django.core.management.base.connections.close_all"):
+            command.run_from_argv(["manage.py", "export_hsds", *argv])
     except SystemExit as exit:
         return exit.code, out.getvalue(), err.getvalue()
     return 0, out.getvalue(), err.getvalue()
