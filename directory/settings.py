@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,15 +25,11 @@ def env_list(name, default=""):
 
 DEBUG = env_bool("DEBUG")
 
-# A key is only invented for local development; production must bring its own.
+# A key is only invented for local development. Without one in production mode the key stays empty:
+# commands that sign nothing (migrate, makemigrations, check) still run, Django refuses anything that
+# signs, and the web entry points (directory/startup.py) refuse to start.
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set SECRET_KEY in production, or DEBUG=1 for local development."
-        )
-    SECRET_KEY = _DEV_SECRET_KEY
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or (_DEV_SECRET_KEY if DEBUG else "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -4,5 +4,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from directory.startup import require_secret_key
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "directory.settings")
 application = get_wsgi_application()
+require_secret_key()

@@ -3,22 +3,34 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_settings(**env):
+def _run(args, **env):
     clean = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
     clean.update(env, DJANGO_SETTINGS_MODULE="directory.settings")
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, check=False)
+
+
+def _load_settings(**env):
     code = "from django.conf import settings; print(settings.DEBUG, settings.DATABASES['default']['ENGINE'])"
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, check=False
-    )
+    return _run(["-c", code], **env)
 
 
-def test_production_mode_refuses_to_start_without_a_secret_key():
-    result = _load_settings()
+@pytest.mark.parametrize("entry_point", ["directory.wsgi", "directory.asgi"])
+def test_production_mode_refuses_to_serve_without_a_secret_key(entry_point):
+    result = _run(["-c", f"import {entry_point}"])
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+    assert _run(["-c", f"import {entry_point}"], SECRET_KEY="k").returncode == 0
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key():
+    result = _run(["manage.py", "makemigrations", "--check", "--dry-run"])
+    assert result.returncode == 0, result.stderr[-500:]
+    assert "No changes detected" in result.stdout
 
 
 def test_debug_is_off_unless_asked_and_sqlite_is_the_default():
