@@ -292,6 +292,23 @@ def test_docs_page_loads_everything_from_us(client, db):
 # --- services ---------------------------------------------------------------------------------------------
 
 
+def test_browser_apps_on_other_sites_may_read_the_api_but_not_the_pages(client, world):
+    origin = {"HTTP_ORIGIN": "https://referrals.example.org"}
+    response = client.get("/api/services", **origin)
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response
+    preflight = client.options(
+        "/api/services",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="accept",
+        **origin,
+    )
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert set(preflight["Access-Control-Allow-Methods"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert "Access-Control-Allow-Origin" not in client.get("/", **origin)
+    assert not response.cookies
+
+
 def test_services_lists_the_published_and_never_the_hidden(client, world):
     response = get(client, "/api/services")
     assert response.status_code == HTTPStatus.OK
