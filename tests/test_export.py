@@ -1,4 +1,5 @@
 import csv
+import datetime
 import gc
 import io
 import json
@@ -14,8 +15,10 @@ from django.core.management.base import CommandError
 from resources.hsds import export, mapping, tabular
 from resources.management.commands.export_hsds import Command
 from resources.models import (
+    Attribute,
     Language,
     Location,
+    Metadata,
     Organization,
     Phone,
     Service,
@@ -296,6 +299,70 @@ def test_export_memory_stays_far_below_holding_every_document(needs, monkeypatch
     assert streamed * 5 < listed
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_large_export_built_by_worker_processes_is_the_one_built_here(needs, monkeypatch):
+    """Worker processes need committed data in a database file or server: PostgreSQL here (CI runs it)."""
+    bulk_directory(60, needs["record-clearing"])
+    serial_ndjson, count = export_text("ndjson")
+    serial_json, _ = export_text("json")
+    monkeypatch.setattr(export, "PARALLEL_AFTER", 10)
+    monkeypatch.setattr(export, "CHUNK_SIZE", 7)
+    if not export._can_fork(export.public_services()):
+        pytest.skip("this database cannot be read from another process (SQLite in memory)")
+    # Forked workers inherit this spy, but what they record stays in their own memory.
+    built_here = []
+    load = mapping.services_for_documents
+    monkeypatch.setattr(mapping, "services_for_documents", lambda *a, **k: built_here.append(a) or load(*a, **k))
+    assert export_text("ndjson") == (serial_ndjson, count)
+    assert export_text("json")[0] == serial_json
+    assert count == 60
+    assert built_here == []  # every chunk came from a worker
+
+
+def test_attributes_and_metadata_of_any_object_come_out_where_they_belong(world, needs):
+    office = world["legal"].service_at_locations.get().location
+    phone = world["legal"].phones.first()
+    home = world["restore"].service_at_locations.get().location
+    term = needs["t-visa"]
+    on_office = Attribute.objects.create(link_entity="location", link_id=office.uuid, taxonomy_term=term, value="x")
+    Attribute.objects.create(link_entity="location", link_id=home.uuid, taxonomy_term=term, value=SECRETS["name"])
+    change = Metadata.objects.create(
+        resource_id=phone.uuid,
+        resource_type="phone",
+        last_action_date=datetime.date(2026, 3, 1),
+        last_action_type="update",
+        field_name="number",
+        previous_value="+18005550100",
+        replacement_value=phone.number,
+        updated_by="curator",
+    )
+    documents = {document["id"]: document for document in json_documents()}
+    legal = documents[str(world["legal"].uuid)]
+    (place,) = [sal["location"] for sal in legal["service_at_locations"] if sal["location"]["id"] == str(office.uuid)]
+    assert [(item["id"], item["link_entity"], item["value"]) for item in place["attributes"]] == [
+        (str(on_office.uuid), "location", "x")
+    ]
+    assert place["attributes"][0]["taxonomy_term"]["code"] == "t-visa"
+    (listed,) = [item for item in legal["phones"] if item["id"] == str(phone.uuid)]
+    assert listed["metadata"] == [
+        {
+            "id": str(change.uuid),
+            "resource_id": str(phone.uuid),
+            "resource_type": "phone",
+            "last_action_date": "2026-03-01",
+            "last_action_type": "update",
+            "field_name": "number",
+            "previous_value": "+18005550100",
+            "replacement_value": phone.number,
+            "updated_by": "curator",
+        }
+    ]
+    for document in documents.values():
+        assert errors("service.json", document) == [], document["name"]
+    # A confidential place's attributes may describe it: none leave.
+    assert SECRETS["name"] not in json.dumps(documents)
+
+
 # --- the command ------------------------------------------------------------------------------------------
 
 
@@ -365,10 +432,10 @@ def test_a_failed_export_leaves_the_previous_file_alone(world, tmp_path, monkeyp
     target.write_text("previous export")
 
     def broken(*args, **kwargs):
-        yield {"id": "x"}
+        yield '{"id": "x"}'
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export, "iter_documents", broken)
+    monkeypatch.setattr(export, "iter_lines", broken)
     code, _, err = run(str(target))
     assert code == 1
     assert "No space left on device" in err

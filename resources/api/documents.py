@@ -4,11 +4,9 @@ HSDS lists give "one-to-one fields" unless asked for `full`: that is the mapping
 lists of children (phones, schedules, ...). Nothing here maps a model field; it only chooses which of the
 mapping's documents to return and how deep.
 
-Each function takes a page (or chunk) of rows from a queryset and prefetches what it needs, so a page
-costs a fixed number of queries however long it is.
+Each function takes a page (or chunk) of rows from a queryset and loads what it needs with the mapping's
+loaders, so a page costs a fixed number of queries however long it is.
 """
-
-from django.db.models import Prefetch
 
 from ..hsds import mapping
 from ..models import Service
@@ -37,12 +35,13 @@ def organization_documents(organizations, *, full=False, full_service=False):
     organizations = mapping.organizations_for_documents(organizations)
     if not full:
         return [one_to_one(mapping.organization_document(organization)) for organization in organizations]
-    organizations = organizations.prefetch_related(
-        Prefetch("services", queryset=mapping.services_for_documents(public_services()), to_attr="public_services")
-    )
+    services_of = {}
+    services = public_services().filter(organization__in=[organization.pk for organization in organizations])
+    for service in mapping.services_for_documents(services):
+        services_of.setdefault(service.organization_id, []).append(service)
     documents = []
     for organization in organizations:
-        document = mapping.organization_document(organization, services=organization.public_services)
+        document = mapping.organization_document(organization, services=services_of.get(organization.pk, ()))
         if not full_service and "services" in document:
             document["services"] = [one_to_one(service) for service in document["services"]]
         documents.append(document)
@@ -56,7 +55,7 @@ def service_at_location_documents(service_at_locations, *, full=False):
     service_by_pk = {service.pk: mapping.service_document(service) for service in services}
     documents = []
     for row in rows:
-        document = mapping.service_at_location_document(row)
+        document = mapping.service_at_location_document(row, service_id=row.service.uuid)
         service = service_by_pk[row.service_id]
         if not full:
             document, service = one_to_one(document), one_to_one(service)

@@ -8,22 +8,31 @@ JSON is one array of those documents; ndjson is one document per line. The CSV p
 documents flattened into the HSDS tables, plus every term of our vocabularies.
 
 Memory stays constant however large the directory: services are read in chunks of CHUNK_SIZE (by UUID,
-with a keyset rather than OFFSET), each chunk prefetched in a fixed number of queries, and each document
+with a keyset rather than OFFSET), each chunk loaded in a fixed number of queries, and each document
 is written as soon as it is built. Documents come in UUID order and are serialised the same way each
 time, so two exports of the same data are byte-identical.
 """
 
-import gc
+import collections
 import json
+import multiprocessing
+import os
+
+from django import db
 
 from ..models import Service, TaxonomyTerm
 from ..models.taxonomy import tree_order
 from . import mapping, tabular
 
-# Services per chunk. Kept below 1,000 because Django 5.2 prefetches a foreign key (a service at
-# location's place) with one OR term per distinct target on SQLite, which refuses more than 1,000.
+# Services per chunk: large enough that the fixed queries per chunk cost little, small enough to keep
+# memory low.
 CHUNK_SIZE = 500
 FORMATS = ("json", "ndjson", "csv")
+# A large export builds its documents in worker processes, one per core (two chunks each ahead of the
+# writing), when they can read what this process reads: a database file or server, outside a transaction.
+PARALLEL_AFTER = 5_000
+WORKERS = min(2, os.cpu_count() or 1)
+AHEAD = 2
 
 
 def public_services(queryset=None):
@@ -33,35 +42,72 @@ def public_services(queryset=None):
 
 def iter_documents(queryset=None, *, chunk_size=None):
     """Every public service of the queryset as an HSDS document, in UUID order, one chunk in memory."""
-    chunk_size = chunk_size or CHUNK_SIZE
+    for documents in _chunks(queryset, chunk_size, as_text=False):
+        yield from documents
+
+
+def iter_lines(queryset=None, *, chunk_size=None):
+    """The same documents as JSON text, one string each."""
+    for lines in _chunks(queryset, chunk_size, as_text=True):
+        yield from lines
+
+
+def _chunks(queryset, chunk_size, *, as_text):
     services = public_services(queryset).order_by("uuid")
-    # A chunk's prefetched instances refer to each other (a phone to its service, the service to its
-    # phones), so only the cycle collector frees them. Left to its own schedule it runs again and again
-    # while a chunk is built, which costs about a quarter of the export's time; collecting once after
-    # each chunk is faster and frees as much.
-    collecting = gc.isenabled()
-    gc.disable()
+    keys = _key_chunks(services, chunk_size or CHUNK_SIZE)
+    if not _can_fork(services):
+        terms = {}  # the terms read so far, shared by all chunks (each term's document built once)
+        for pks in keys:
+            yield _chunk(pks, as_text, terms)
+        return
+    # Forked children must not share this process's connection: each opens its own.
+    db.connections.close_all()
+    pool = multiprocessing.get_context("fork").Pool(WORKERS)
     try:
-        keys = _next_keys(services, None, chunk_size)
-        while keys:
-            yield from _chunk_documents([pk for pk, _uuid in keys])
-            keys = _next_keys(services, keys[-1][1], chunk_size)
-            gc.collect()
+        ahead = collections.deque()
+        for pks in keys:
+            ahead.append(pool.apply_async(_chunk, (pks, as_text)))
+            if len(ahead) > WORKERS * AHEAD:
+                yield ahead.popleft().get()
+        while ahead:
+            yield ahead.popleft().get()
     finally:
-        if collecting:
-            gc.enable()
+        pool.terminate()
 
 
-def _next_keys(services, after, size):
-    """(pk, uuid) of the next `size` services after the UUID `after` (a keyset: no OFFSET to skip)."""
-    page = services if after is None else services.filter(uuid__gt=after)
-    return list(page.values_list("pk", "uuid")[:size])
+def _can_fork(services):
+    connection = db.connections[services.db]
+    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+    return (
+        WORKERS > 1
+        and "fork" in multiprocessing.get_all_start_methods()
+        and not in_memory
+        and not connection.in_atomic_block
+        and services.count() >= PARALLEL_AFTER
+    )
 
 
-def _chunk_documents(keys):
-    chunk = mapping.services_for_documents(Service.objects.filter(pk__in=keys))
-    for service in chunk.order_by("uuid"):
-        yield mapping.service_document(service)
+def _key_chunks(services, size):
+    """The primary keys of the services, `size` at a time (a keyset on UUID: no OFFSET to skip)."""
+    after = None
+    while True:
+        page = services if after is None else services.filter(uuid__gt=after)
+        keys = list(page.values_list("pk", "uuid")[:size])
+        if not keys:
+            return
+        yield [pk for pk, _uuid in keys]
+        after = keys[-1][1]
+
+
+# In a worker process: the terms it has read, shared by all the chunks it builds.
+_worker_terms = {}
+
+
+def _chunk(pks, as_text, terms=None):
+    chunk = Service.objects.filter(pk__in=pks).order_by("uuid")
+    terms = _worker_terms if terms is None else terms
+    documents = [mapping.service_document(service) for service in mapping.services_for_documents(chunk, terms=terms)]
+    return [dumps(document) for document in documents] if as_text else documents
 
 
 def term_documents():
@@ -89,12 +135,12 @@ def export_json(stream, *, format="json", queryset=None, progress=None):
     count = 0
     if format == "json":
         stream.write("[")
-    for document in iter_documents(queryset):
+    for line in iter_lines(queryset):
         if format == "json":
             stream.write(",\n" if count else "\n")
-            stream.write(dumps(document))
+            stream.write(line)
         else:
-            stream.write(dumps(document) + "\n")
+            stream.write(line + "\n")
         count += 1
         if progress:
             progress(1)

@@ -22,6 +22,7 @@ from django.db import models as dj
 from ..models import (
     Accessibility,
     Address,
+    Attribute,
     Contact,
     CostOption,
     Funding,
@@ -149,21 +150,43 @@ def _put(document, name, value):
 
 def plain(obj, *, profile=True):
     """The HSDS (and, with profile, our profile's) plain fields of one object, empty ones left out."""
-    model = type(obj)._meta.concrete_model
     document = {"id": str(obj.uuid)}
-    for name in FIELDS.get(model, ()):
-        value = to_json(getattr(obj, _model_field(model, name)))
-        if (model, name) in _NUMERIC_TEXT and value:
-            value = int(value)
-        _put(document, name, value)
-    if model is Schedule:
-        _put(document, "timezone", to_json(obj.utc_offset))
-    if profile:
-        for name in PROFILE_FIELDS.get(model, ()):
-            value = to_json(getattr(obj, _model_field(model, name)))
-            if value is not False:
-                _put(document, name, value)
+    values = obj.__dict__
+    for name, attname, convert, keep_false in _outbound(type(obj), profile):
+        value = values[attname] if attname in values else getattr(obj, attname)  # a deferred field
+        if convert is not None:
+            value = convert(value)
+        if value is None or value == "" or (value is False and not keep_false):
+            continue
+        document[name] = value
     return document
+
+
+@functools.cache
+def _outbound(model, profile):
+    """(HSDS name, attribute, converter or None, keep False) for each plain field `plain` writes, worked out
+    once per model: HSDS fields, then our profile's, whose False is left out like an empty value."""
+    model = model._meta.concrete_model
+    names = [(name, True) for name in FIELDS.get(model, ())]
+    if model is Schedule:
+        names.append(("timezone", True))
+    if profile:
+        names += [(name, False) for name in PROFILE_FIELDS.get(model, ())]
+    found = []
+    for name, keep_false in names:
+        field = model._meta.get_field(_model_field(model, name))
+        if (model, name) in _NUMERIC_TEXT:
+            convert = _number_or_empty
+        elif isinstance(field, dj.CharField | dj.TextField | dj.IntegerField | dj.BooleanField):
+            convert = None  # already JSON
+        else:
+            convert = to_json
+        found.append((name, field.attname, convert, keep_false))
+    return tuple(found)
+
+
+def _number_or_empty(text):
+    return int(text) if text else text
 
 
 def fields_from(model, document, *, profile=True):
@@ -272,6 +295,27 @@ def hotline_fields_from(document):
 
 
 # --- documents ------------------------------------------------------------------------------------------
+#
+# Documents read an object's children through `children()`: the lists `load_*` below attached, or, for an
+# object that did not come through a loader, its related manager (one query each, fine for a single object).
+# Links to the object a child belongs to are passed down as arguments rather than read back through the
+# child, so loaded objects never point back at their parent (no reference cycles: a chunk is freed as soon
+# as its documents are written).
+
+_CHILDREN = "_hsds_children"
+# Children that only a loader attaches: the generic attributes and metadata kept by HSDS id (records.py).
+_GENERIC = {"generic_attributes", "metadata"}
+
+
+def children(obj, name):
+    loaded = obj.__dict__.get(_CHILDREN)
+    if loaded is not None and (name in loaded or name in _GENERIC):
+        return loaded.get(name, ())
+    if name == "generic_attributes":
+        return list(Attribute.objects.filter(link_id=obj.uuid).select_related("taxonomy_term__taxonomy"))
+    if name == "metadata":
+        return list(Metadata.objects.filter(resource_id=obj.uuid))
+    return list(getattr(obj, name).all())
 
 
 def _ids(document, **links):
@@ -281,29 +325,40 @@ def _ids(document, **links):
     return document
 
 
-def language_document(language):
-    return _ids(
-        plain(language),
-        service_id=language.service.uuid if language.service_id else None,
-        location_id=language.location.uuid if language.location_id else None,
-        phone_id=language.phone.uuid if language.phone_id else None,
-    )
+def _records(document, obj, table):
+    """The generic attributes and metadata kept for this object, as HSDS nests them in its document."""
+    attributes = [
+        attribute_document(attribute, link_entity=attribute.link_entity or table, link_id=obj.uuid)
+        for attribute in children(obj, "generic_attributes")
+    ]
+    if attributes:
+        document.setdefault("attributes", []).extend(attributes)
+    _put(document, "metadata", [plain(item) | {"resource_id": str(obj.uuid)} for item in children(obj, "metadata")])
+    return document
+
+
+def language_document(language, **links):
+    return _records(_ids(plain(language), **links), language, "language")
 
 
 def phone_document(phone, **links):
     document = _ids(plain(phone), **links)
-    _put(document, "languages", [language_document(language) for language in phone.languages.all()])
-    return document
+    _put(document, "languages", [language_document(item, phone_id=phone.uuid) for item in children(phone, "languages")])
+    return _records(document, phone, "phone")
 
 
 def schedule_document(schedule, **links):
-    return _ids(plain(schedule), **links)
+    return _records(_ids(plain(schedule), **links), schedule, "schedule")
 
 
 def contact_document(contact, **links):
     document = _ids(plain(contact), **links)
-    _put(document, "phones", [phone_document(phone, contact_id=contact.uuid) for phone in contact.phones.all()])
-    return document
+    _put(document, "phones", [phone_document(phone, contact_id=contact.uuid) for phone in children(contact, "phones")])
+    return _records(document, contact, "contact")
+
+
+def _simple_document(obj, table, **links):
+    return _records(_ids(plain(obj), **links), obj, table)
 
 
 def taxonomy_document(taxonomy):
@@ -321,6 +376,15 @@ def term_document(term):
     return document
 
 
+def _shared_term_document(term):
+    """term_document, built once per loaded term: a vocabulary term is on thousands of services. The dict is
+    shared between documents, so callers must not change it."""
+    document = term.__dict__.get("_hsds_document")
+    if document is None:
+        document = term.__dict__["_hsds_document"] = term_document(term)
+    return document
+
+
 def attribute_document(link, *, link_entity, link_id):
     """A ServiceTerm or an Attribute as an HSDS attribute, with its term in full."""
     document = {
@@ -328,7 +392,7 @@ def attribute_document(link, *, link_entity, link_id):
         "link_id": str(link_id),
         "link_entity": link_entity,
         "taxonomy_term_id": str(link.taxonomy_term.uuid),
-        "taxonomy_term": term_document(link.taxonomy_term),
+        "taxonomy_term": _shared_term_document(link.taxonomy_term),
     }
     _put(document, "link_type", link.link_type)
     _put(document, "value", link.value)
@@ -339,21 +403,25 @@ def location_document(location):
     """A location as the public may see it: a confidential place keeps only its city/region, its intake
     phones and its languages (DESIGN.md, Safety)."""
     document = plain(location)
-    if location.is_confidential:
+    confidential = location.is_confidential
+    if confidential:
         document = {key: document[key] for key in ("id", "location_type", "is_confidential") if key in document}
     if location.organization_id:
         document["organization_id"] = str(location.organization.uuid)
-    _put(document, "addresses", [address_document(a, location) for a in location.addresses.all()])
-    _put(document, "phones", [phone_document(p, location_id=location.uuid) for p in location.phones.all()])
-    _put(document, "languages", [language_document(language) for language in location.languages.all()])
-    if not location.is_confidential:
-        _put(document, "schedules", [schedule_document(s, location_id=location.uuid) for s in location.schedules.all()])
+    link = {"location_id": location.uuid}
+    _put(document, "addresses", [address_document(a, location) for a in children(location, "addresses")])
+    _put(document, "phones", [phone_document(p, **link) for p in children(location, "phones")])
+    _put(document, "languages", [language_document(item, **link) for item in children(location, "languages")])
+    if not confidential:
+        _put(document, "schedules", [schedule_document(s, **link) for s in children(location, "schedules")])
         _put(
             document,
             "accessibility",
-            [_ids(plain(item), location_id=location.uuid) for item in location.accessibility_details.all()],
+            [_simple_document(item, "accessibility", **link) for item in children(location, "accessibility_details")],
         )
-        _put(document, "contacts", [contact_document(c, location_id=location.uuid) for c in location.contacts.all()])
+        _put(document, "contacts", [contact_document(c, **link) for c in children(location, "contacts")])
+        # Attributes and metadata may name the street: a confidential place keeps none of them.
+        _records(document, location, "location")
     return document
 
 
@@ -366,14 +434,19 @@ def address_document(address, location):
     for required in ("address_1", "city", "state_province", "postal_code", "country", "address_type"):
         document.setdefault(required, "")
     document["location_id"] = str(location.uuid)
+    if not location.is_confidential:
+        _records(document, address, "address")
     return document
 
 
-def service_at_location_document(sal, *, with_location=True):
-    document = _ids(plain(sal), service_id=sal.service.uuid, location_id=sal.location.uuid)
-    _put(document, "phones", [phone_document(p, service_at_location_id=sal.uuid) for p in sal.phones.all()])
-    _put(document, "schedules", [schedule_document(s, service_at_location_id=sal.uuid) for s in sal.schedules.all()])
-    _put(document, "contacts", [contact_document(c, service_at_location_id=sal.uuid) for c in sal.contacts.all()])
+def service_at_location_document(sal, *, with_location=True, service_id=None):
+    """A service at a location; `service_id` (the service's uuid) saves reading the service back."""
+    document = _ids(plain(sal), service_id=service_id or sal.service.uuid, location_id=sal.location.uuid)
+    link = {"service_at_location_id": sal.uuid}
+    _put(document, "phones", [phone_document(p, **link) for p in children(sal, "phones")])
+    _put(document, "schedules", [schedule_document(s, **link) for s in children(sal, "schedules")])
+    _put(document, "contacts", [contact_document(c, **link) for c in children(sal, "contacts")])
+    _records(document, sal, "service_at_location")
     if with_location:
         document["location"] = location_document(sal.location)
     return document
@@ -397,22 +470,37 @@ def service_document(service, *, minimal=False):
     if service.program_id:
         document["program_id"] = str(service.program.uuid)
         document["program"] = _ids(plain(service.program), organization_id=service.organization.uuid)
-    _put(document, "phones", [phone_document(p, **link) for p in service.phones.all()])
-    _put(document, "schedules", [schedule_document(s, **link) for s in service.schedules.all()])
-    _put(document, "service_areas", [_ids(plain(a), **link) for a in service.service_areas.all()])
+    _put(document, "phones", [phone_document(p, **link) for p in children(service, "phones")])
+    _put(document, "schedules", [schedule_document(s, **link) for s in children(service, "schedules")])
     _put(
-        document, "service_at_locations", [service_at_location_document(s) for s in service.service_at_locations.all()]
+        document,
+        "service_areas",
+        [_simple_document(a, "service_area", **link) for a in children(service, "service_areas")],
     )
-    _put(document, "languages", [language_document(language) for language in service.languages.all()])
-    _put(document, "funding", [_ids(plain(f), **link) for f in service.funding.all()])
-    _put(document, "cost_options", [_ids(plain(c), **link) for c in service.cost_options.all()])
-    _put(document, "required_documents", [_ids(plain(d), **link) for d in service.required_documents.all()])
-    _put(document, "contacts", [contact_document(c, **link) for c in service.contacts.all()])
+    _put(
+        document,
+        "service_at_locations",
+        [service_at_location_document(s, service_id=service.uuid) for s in children(service, "service_at_locations")],
+    )
+    _put(document, "languages", [language_document(item, **link) for item in children(service, "languages")])
+    _put(document, "funding", [_simple_document(f, "funding", **link) for f in children(service, "funding")])
+    _put(
+        document,
+        "cost_options",
+        [_simple_document(c, "cost_option", **link) for c in children(service, "cost_options")],
+    )
+    _put(
+        document,
+        "required_documents",
+        [_simple_document(d, "required_document", **link) for d in children(service, "required_documents")],
+    )
+    _put(document, "contacts", [contact_document(c, **link) for c in children(service, "contacts")])
     _put(
         document,
         "attributes",
-        [attribute_document(a, link_entity="service", link_id=service.uuid) for a in service.attributes.all()],
+        [attribute_document(a, link_entity="service", link_id=service.uuid) for a in children(service, "attributes")],
     )
+    _records(document, service, "service")
     hotline = getattr(service, "hotline", None)
     if hotline is not None:
         document["hotline"] = hotline_document(hotline)
@@ -420,92 +508,176 @@ def service_document(service, *, minimal=False):
 
 
 def organization_document(organization, *, services=()):
-    """An organization in full; `services` are its public services, prefetched for documents."""
+    """An organization in full; `services` are its public services, loaded for documents."""
     link = {"organization_id": organization.uuid}
     document = plain(organization, profile=False)
     if organization.parent_organization_id:
         document["parent_organization_id"] = str(organization.parent_organization.uuid)
-    _put(document, "phones", [phone_document(p, **link) for p in organization.phones.all()])
-    _put(document, "programs", [_ids(plain(p), **link) for p in organization.programs.all()])
-    _put(document, "funding", [_ids(plain(f), **link) for f in organization.funding.all()])
-    _put(document, "contacts", [contact_document(c, **link) for c in organization.contacts.all()])
+    _put(document, "phones", [phone_document(p, **link) for p in children(organization, "phones")])
+    _put(document, "programs", [_simple_document(p, "program", **link) for p in children(organization, "programs")])
+    _put(document, "funding", [_simple_document(f, "funding", **link) for f in children(organization, "funding")])
+    _put(document, "contacts", [contact_document(c, **link) for c in children(organization, "contacts")])
     _put(
         document,
         "organization_identifiers",
-        [_ids(plain(i), **link) for i in organization.organization_identifiers.all()],
+        [
+            _simple_document(i, "organization_identifier", **link)
+            for i in children(organization, "organization_identifiers")
+        ],
     )
+    _records(document, organization, "organization")
     _put(document, "services", [service_document(service) for service in services])
     return document
 
 
-# --- querysets ------------------------------------------------------------------------------------------
+# --- loading --------------------------------------------------------------------------------------------
+#
+# What the documents read, for a page or a chunk of objects, in a fixed number of queries: one per kind of
+# child, whatever the number of objects. Django's prefetch_related would do the same, but it builds a
+# queryset per object and per relation, which made it four fifths of the export's time.
 
 
-def _phones():
-    return Phone.objects.prefetch_related("languages")
+class _Loader:
+    """Attaches children to loaded objects; remembers every object it loaded (for their attributes and
+    metadata) and the terms it has read (shared by every chunk of an export)."""
+
+    def __init__(self, terms=None):
+        self.terms = {} if terms is None else terms
+        self.loaded = []
+
+    def attach(self, parents, model, fk, name, queryset=None):
+        """Each parent's `name` children (the `model` rows whose `fk` is the parent); the children, all."""
+        found = []
+        if not parents:
+            return found
+        queryset = model._default_manager.all() if queryset is None else queryset
+        attname = model._meta.get_field(fk).attname
+        by_parent = {}
+        ids = {parent.pk for parent in parents}
+        for child in queryset.filter(**{f"{attname}__in": ids}):
+            by_parent.setdefault(getattr(child, attname), []).append(child)
+            found.append(child)
+        for parent in parents:
+            parent.__dict__.setdefault(_CHILDREN, {})[name] = by_parent.get(parent.pk, [])
+        self.loaded += found
+        return found
+
+    def phones(self, parents, fk):
+        phones = self.attach(parents, Phone, fk, "phones")
+        self.attach(phones, Language, "phone", "languages")
+
+    def contacts(self, parents, fk):
+        self.phones(self.attach(parents, Contact, fk, "contacts"), "contact")
+
+    def locations(self, locations):
+        self.attach(locations, Address, "location", "addresses")
+        self.phones(locations, "location")
+        self.attach(locations, Language, "location", "languages")
+        self.attach(locations, Schedule, "location", "schedules")
+        self.attach(locations, Accessibility, "location", "accessibility_details")
+        self.contacts(locations, "location")
+
+    def service_at_locations(self, rows):
+        """Service-at-locations read with their location (select_related): each place loaded once."""
+        places = {}
+        for row in rows:
+            place = places.setdefault(row.location_id, row.location)
+            if place is not row.location:
+                row.location = place
+        self.phones(rows, "service_at_location")
+        self.attach(rows, Schedule, "service_at_location", "schedules")
+        self.contacts(rows, "service_at_location")
+        self.locations(list(places.values()))
+        self.loaded += places.values()
+
+    def services(self, services):
+        self.phones(services, "service")
+        for model, name in (
+            (Schedule, "schedules"),
+            (ServiceArea, "service_areas"),
+            (Language, "languages"),
+            (Funding, "funding"),
+            (CostOption, "cost_options"),
+            (RequiredDocument, "required_documents"),
+        ):
+            self.attach(services, model, "service", name)
+        self.contacts(services, "service")
+        self.term_links(self.attach(services, ServiceTerm, "service", "attributes"))
+        rows = self.attach(
+            services,
+            ServiceAtLocation,
+            "service",
+            "service_at_locations",
+            ServiceAtLocation.objects.select_related("location__organization"),
+        )
+        self.service_at_locations(rows)
+
+    def organizations(self, organizations):
+        self.phones(organizations, "organization")
+        self.attach(organizations, Program, "organization", "programs")
+        self.attach(organizations, Funding, "organization", "funding")
+        self.contacts(organizations, "organization")
+        self.attach(organizations, OrganizationIdentifier, "organization", "organization_identifiers")
+
+    def term_links(self, links):
+        """Point each link (a ServiceTerm or an Attribute) at one shared instance of its term."""
+        missing = {link.taxonomy_term_id for link in links} - self.terms.keys()
+        if missing:
+            for term in terms_for_documents(TaxonomyTerm.objects.filter(pk__in=missing)):
+                self.terms[term.pk] = term
+        for link in links:
+            link.taxonomy_term = self.terms[link.taxonomy_term_id]
+
+    def records(self, roots):
+        """The generic attributes and metadata of every loaded object, by its HSDS id."""
+        objects = [*roots, *self.loaded]
+        for obj in objects:
+            # Loaded, with nothing attached: `children` reads that as no records either.
+            if _CHILDREN not in obj.__dict__:
+                obj.__dict__[_CHILDREN] = {}
+        if not _has_records():
+            return
+        by_id = {obj.uuid: obj for obj in objects}
+        ids = list(by_id)
+        for start in range(0, len(ids), 10_000):
+            some = ids[start : start + 10_000]
+            attributes = list(Attribute.objects.filter(link_id__in=some).order_by("link_entity", "pk"))
+            self.term_links(attributes)
+            for attribute in attributes:
+                by_id[attribute.link_id].__dict__[_CHILDREN].setdefault("generic_attributes", []).append(attribute)
+            for item in Metadata.objects.filter(resource_id__in=some):
+                by_id[item.resource_id].__dict__[_CHILDREN].setdefault("metadata", []).append(item)
 
 
-def _contacts():
-    return Contact.objects.prefetch_related(dj.Prefetch("phones", queryset=_phones()))
+def _has_records():
+    return Attribute.objects.exists() or Metadata.objects.exists()
 
 
-def services_for_documents(queryset):
-    """Everything service_document reads, in a constant number of queries."""
-    return queryset.select_related("organization", "program", "hotline").prefetch_related(
-        dj.Prefetch("phones", queryset=_phones()),
-        "schedules",
-        "service_areas",
-        "languages",
-        "funding",
-        "cost_options",
-        "required_documents",
-        dj.Prefetch("contacts", queryset=_contacts()),
-        dj.Prefetch(
-            "attributes",
-            queryset=ServiceTerm.objects.select_related("taxonomy_term__taxonomy", "taxonomy_term__parent"),
-        ),
-        # The parent service is set on each prefetched service-at-location by Django itself.
-        dj.Prefetch("service_at_locations", queryset=_service_at_locations()),
-    )
+def services_for_documents(services, *, terms=None):
+    """The services (a queryset or a list) with everything service_document reads, as a list."""
+    if not isinstance(services, list):
+        services = list(services.select_related("organization", "program", "hotline"))
+    loader = _Loader(terms)
+    loader.services(services)
+    loader.records(services)
+    return services
 
 
-def _service_at_location_lookups():
-    """What a service-at-location document reads. Places are joined in (select_related), not
-    prefetched: a prefetch of many distinct places builds an SQL expression that SQLite refuses
-    ("Expression tree is too large") past about a thousand of them."""
-    return [
-        "location__addresses",
-        dj.Prefetch("location__phones", queryset=_phones()),
-        "location__languages",
-        "location__schedules",
-        "location__accessibility_details",
-        dj.Prefetch("location__contacts", queryset=_contacts()),
-        dj.Prefetch("phones", queryset=_phones()),
-        "schedules",
-        dj.Prefetch("contacts", queryset=_contacts()),
-    ]
+def service_at_locations_for_documents(rows):
+    """Service-at-locations (a queryset) with their place and everything its document reads, as a list."""
+    rows = list(rows.select_related("service", "location__organization"))
+    loader = _Loader()
+    loader.service_at_locations(rows)
+    loader.records(rows)
+    return rows
 
 
-def _service_at_locations():
-    return ServiceAtLocation.objects.select_related("location__organization").prefetch_related(
-        *_service_at_location_lookups()
-    )
-
-
-def service_at_locations_for_documents(queryset):
-    return queryset.select_related("service", "location__organization").prefetch_related(
-        *_service_at_location_lookups()
-    )
-
-
-def organizations_for_documents(queryset):
-    return queryset.select_related("parent_organization").prefetch_related(
-        dj.Prefetch("phones", queryset=_phones()),
-        "programs",
-        "funding",
-        dj.Prefetch("contacts", queryset=_contacts()),
-        "organization_identifiers",
-    )
+def organizations_for_documents(organizations):
+    organizations = list(organizations.select_related("parent_organization"))
+    loader = _Loader()
+    loader.organizations(organizations)
+    loader.records(organizations)
+    return organizations
 
 
 def terms_for_documents(queryset):

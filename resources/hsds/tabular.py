@@ -664,11 +664,22 @@ def _converters(table):
     return converters
 
 
+@functools.cache
+def _required_text(table):
+    """The required columns that hold plain text: an empty cell there is an empty text, which HSDS allows
+    (a confidential address is written with an empty street), not a missing value."""
+    typed = TYPES.get(table, {})
+    return frozenset(name for name in REQUIRED.get(table, ()) if name != "id" and name not in typed)
+
+
 def _row(table, raw):
     converters = _converters(table)
+    required_text = _required_text(table)
     row = {}
     for name, text in raw.items():
         if name is None or text is None or text == "":
+            if text == "" and name in required_text:
+                row[name] = ""
             continue  # a cell beyond the header, or missing; empty means no value
         convert = converters.get(name)
         row[name] = convert(text) if convert else text

@@ -66,13 +66,14 @@ class Contact(HSDSModel):
 class Phone(HSDSModel):
     class Type(models.TextChoices):
         VOICE = "voice", "Voice call"
+        CELL = "cell", "Mobile phone"
         TEXT = "text", "Text message (SMS)"
         TEXTPHONE = "textphone", "Textphone / TTY"
         VIDEO = "video", "Video call / sign language"
         FAX = "fax", "Fax"
         PAGER = "pager", "Pager"
 
-    CALL_TYPES = (Type.VOICE, Type.TEXTPHONE, Type.VIDEO)
+    CALL_TYPES = (Type.VOICE, Type.CELL, Type.TEXTPHONE, Type.VIDEO)
 
     service = models.ForeignKey(
         "resources.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="phones"

@@ -28,7 +28,7 @@ class Metadata(HSDSModel):
 
     resource_id = models.UUIDField(db_index=True)
     resource_type = models.CharField(max_length=50)
-    last_action_date = models.DateTimeField()
+    last_action_date = models.DateField()
     last_action_type = models.CharField(max_length=50)
     field_name = models.CharField(max_length=100)
     previous_value = models.TextField(blank=True)

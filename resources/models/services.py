@@ -345,7 +345,7 @@ class CostOption(HSDSModel):
 
 class RequiredDocument(HSDSModel):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="required_documents")
-    document = models.TextField()
+    document = models.TextField(blank=True)
     uri = models.URLField(blank=True)
 
     def __str__(self):

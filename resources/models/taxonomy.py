@@ -1,3 +1,4 @@
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -70,7 +71,16 @@ def _sibling_key(term):
 class TaxonomyTerm(HSDSModel):
     taxonomy = models.ForeignKey(Taxonomy, on_delete=models.PROTECT, related_name="terms")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    code = models.SlugField(max_length=100, help_text="Short stable key used in URLs, e.g. 'legal-aid'.")
+    code = models.CharField(
+        max_length=100,
+        validators=[
+            RegexValidator(
+                r"^[\w.-]+\Z",
+                "Use letters, digits, hyphens, underscores and dots only (e.g. 'legal-aid' or 'BD-1800.2000').",
+            )
+        ],
+        help_text="Short stable key used in URLs and imports, e.g. 'legal-aid' or a code such as 'BD-1800.2000'.",
+    )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     term_uri = models.URLField(blank=True)
