@@ -253,16 +253,26 @@ def test_hsds_shapes_become_our_fields(examples):
 
 def test_official_organization_example_comes_back_field_by_field(examples):
     given = example("organization_full.json")
-    report = importer.import_documents(given)
+    # Published: a place only an unreviewed service uses is not shown with its organization.
+    report = importer.import_documents(given, publish=True)
     assert (report.imported, report.invalid) == (1, [])
     exceptions = {
         "$.parent_organization_id": "names an organization in no file and not in the database",
-        "$.locations": "stored (the organization's location), but organization_document has no locations",
+        "$.locations[0].latitude": "latitude 100 is impossible: both coordinates left out",
+        "$.locations[0].longitude": "left out with the impossible latitude",
         **{key.replace("$.", "$.services[0].", 1): reason for key, reason in SERVICE_EXCEPTIONS.items()},
     }
     for key in [key for key in exceptions if key.startswith("$.services[0].organization")]:
         del exceptions[key]  # organization_full's service does not repeat its organization
     assert_matches(given, organization_document(ORGANIZATION_ID), exceptions)
+
+
+def test_an_organization_shows_no_place_that_only_an_unreviewed_service_uses(examples):
+    importer.import_documents(example("organization_full.json"))
+    assert Location.objects.count() == 1
+    assert "locations" not in organization_document(ORGANIZATION_ID)
+    Service.objects.update(review_state=Service.ReviewState.PUBLISHED)
+    assert [place["id"] for place in organization_document(ORGANIZATION_ID)["locations"]] == [LOCATION_ID]
 
 
 @pytest.mark.parametrize(

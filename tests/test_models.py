@@ -1,8 +1,10 @@
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from resources.models import Phone, Service, ServiceArea
+from resources.models import CostOption, Location, Organization, Phone, Service, ServiceArea
 
 from .conftest import make_phone, make_service
 
@@ -166,3 +168,23 @@ def test_language_codes_are_read_as_codes_before_names(given, stored):
     from resources.models.details import normalise_language
 
     assert normalise_language(given) == stored
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Location(name="Office", latitude=91, longitude=0), "Latitude goes from -90 to 90"),
+        (lambda: Organization(name="Org", description="d", year_incorporated=1066), "between 1800 and 2100"),
+        (lambda: CostOption(service=make_service(), amount=-5), "cannot be negative"),
+        (
+            lambda: CostOption(
+                service=make_service(), valid_from=datetime.date(2026, 5, 1), valid_to=datetime.date(2026, 1, 1)
+            ),
+            "cannot end before it starts",
+        ),
+    ],
+)
+def test_forms_explain_a_broken_rule_in_plain_words(build, message):
+    with pytest.raises(ValidationError) as error:
+        build().full_clean()
+    assert any(message in text for text in error.value.messages), error.value.messages

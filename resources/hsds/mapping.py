@@ -315,6 +315,8 @@ def children(obj, name):
         return list(Attribute.objects.filter(link_id=obj.uuid).select_related("taxonomy_term__taxonomy"))
     if name == "metadata":
         return list(Metadata.objects.filter(resource_id=obj.uuid))
+    if name == "public_locations":
+        return list(Location.objects.public().filter(organization=obj).select_related("organization"))
     return list(getattr(obj, name).all())
 
 
@@ -525,6 +527,7 @@ def organization_document(organization, *, services=()):
             for i in children(organization, "organization_identifiers")
         ],
     )
+    _put(document, "locations", [location_document(place) for place in children(organization, "public_locations")])
     _records(document, organization, "organization")
     _put(document, "services", [service_document(service) for service in services])
     return document
@@ -618,6 +621,14 @@ class _Loader:
         self.attach(organizations, Funding, "organization", "funding")
         self.contacts(organizations, "organization")
         self.attach(organizations, OrganizationIdentifier, "organization", "organization_identifiers")
+        places = self.attach(
+            organizations,
+            Location,
+            "organization",
+            "public_locations",
+            Location.objects.public().select_related("organization"),
+        )
+        self.locations(places)
 
     def term_links(self, links):
         """Point each link (a ServiceTerm or an Attribute) at one shared instance of its term."""

@@ -39,6 +39,7 @@ class Organization(HSDSModel):
                 condition=Q(year_incorporated__isnull=True)
                 | Q(year_incorporated__gte=1800, year_incorporated__lte=2100),
                 name="organization_year_plausible",
+                violation_error_message="The year of incorporation must be between 1800 and 2100.",
             ),
         ]
 

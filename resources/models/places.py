@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from .. import regions
 from .base import HSDSModel
@@ -25,6 +25,16 @@ def validate_subdivision_code(value):
         raise ValidationError(str(error), code="subdivision") from None
     if normalised != value.upper():
         raise ValidationError(f"Use the ISO 3166-2 code {normalised}.", code="subdivision")
+
+
+class LocationQuerySet(models.QuerySet):
+    def public(self):
+        """Places the public may know of: those of a published service, and an organization's places that
+        serve no service at all (an office). A place only an unreviewed service uses stays hidden."""
+        from .services import Service
+
+        uses = ServiceAtLocation.objects.filter(location=OuterRef("pk"))
+        return self.filter(~Exists(uses) | Exists(uses.filter(service__in=Service.objects.published())))
 
 
 class Location(HSDSModel):
@@ -53,6 +63,8 @@ class Location(HSDSModel):
         help_text="A shelter or safe house: the public sees only the city/region and the intake phone.",
     )
 
+    objects = LocationQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -60,6 +72,8 @@ class Location(HSDSModel):
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
                 | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
                 name="location_coordinates_valid",
+                violation_error_message="Latitude goes from -90 to 90 and longitude from -180 to 180; give both or "
+                "neither.",
             ),
         ]
 

@@ -329,13 +329,16 @@ class CostOption(HSDSModel):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="cost_option_amount_not_negative"
+                condition=Q(amount__isnull=True) | Q(amount__gte=0),
+                name="cost_option_amount_not_negative",
+                violation_error_message="A cost cannot be negative.",
             ),
             models.CheckConstraint(
                 condition=Q(valid_from__isnull=True)
                 | Q(valid_to__isnull=True)
                 | Q(valid_from__lte=models.F("valid_to")),
                 name="cost_option_validity_ordered",
+                violation_error_message="A cost option cannot end before it starts.",
             ),
         ]
 
