@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from . import phones, regions, review
+from . import phones, regions, review, search
 from .models import (
     Accessibility,
     Address,
@@ -32,6 +32,7 @@ from .models import (
     PublicService,
     RequiredDocument,
     Schedule,
+    SearchSynonym,
     Service,
     ServiceArea,
     ServiceAtLocation,
@@ -329,14 +330,17 @@ SERVICE_FILTERS = [NeedFilter, CountryFilter, VerificationFilter, HotlineFilter]
 
 
 class ServiceSearch:
-    """Search by name, alternate name, organization, and by a phone number however it is typed."""
+    """Search by name, alternate name, organization, by a phone number however it is typed, and by the
+    public search (resources/search.py: every field, stemming, synonyms, misspellings)."""
 
     search_fields = ["name", "alternate_name", "organization__name"]
-    search_help_text = "Name, organization, or a phone number in any format (888-373-7888)."
+    search_help_text = "Words as on the public search, a name, or a phone number in any format (888-373-7888)."
 
     def get_search_results(self, request, queryset, search_term):
         search_term = tame_search(search_term)
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search.words_of(search_term):
+            results |= queryset.filter(pk__in=search.search(queryset, search_term).values("pk"))
         numbers = phones.search_forms(search_term)
         if numbers:
             # Built on the queryset handed in, so the active list filters still apply.
@@ -832,6 +836,14 @@ class MetadataAdmin(CuratorAdmin):
     list_filter = ["resource_type", "last_action_type"]
     search_fields = ["=resource_id", "field_name", "updated_by"]
     readonly_fields = ["uuid"]
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    """Words people search with that mean the same: each finds what the others find, at once."""
+
+    list_display = ["__str__", "note"]
+    search_fields = ["phrases", "note"]
 
 
 @admin.register(MetaTableDescription)

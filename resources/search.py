@@ -1,21 +1,52 @@
-"""Keyword search: one entry point, used through the FilterSet by the HTML pages (and later the API).
+"""Keyword search: one entry point, `search(queryset, text)`, for the HTML pages, the API and the admin.
 
-This first version matches every word (AND) as a substring of the name, alternate name, organization,
-need terms or description, and ranks name matches first. Issue "ranked full-text search" replaces the
-inside of `search()` with FTS5 / PostgreSQL full-text search; callers keep calling `search()`.
+The text becomes a query the database runs on its full-text index (migration 0004 builds it and keeps
+it current with triggers): an FTS5 table ranked with bm25 on SQLite, a weighted tsvector ranked with
+ts_rank_cd on PostgreSQL. Field weights: the service's name counts most, then its alternate name and
+its organization, then its need and population terms (with their parent terms), then its description.
+
+How the words are read, the same on both engines:
+- Every word must match (in any field), stemmed: "shelters" finds "shelter".
+- Common words that carry no meaning ("for", "the", "de", "la") are dropped.
+- Curators' synonyms (SearchSynonym, edited in the admin) widen a word or phrase to its equivalents:
+  "T visa" also finds "immigration relief", "refugio" finds "shelter".
+- The last word also matches as a prefix ("shelt" finds "shelter"), for people still typing.
+- A word the index does not hold at all is taken as misspelled and widened to the nearest indexed
+  words: SQLite compares spellings of the index's vocabulary (fts5vocab); PostgreSQL asks pg_trgm.
+- Nothing a person types is ever query syntax: words are quoted (FTS5) or passed as values to the
+  tsquery functions (PostgreSQL), so no input can be an error.
+
+Ranking lowers listings not verified in the last year (never hotlines), then orders by name.
 """
 
+import contextlib
+import datetime
 import re
 import unicodedata
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.db import connections
+from django.utils import timezone
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
+# How much a listing not verified in over a year loses in rank (hotlines never do).
+STALE_AFTER_DAYS = 365
+STALE_FACTOR = 0.8
+# How much more a listing counts when its name holds every word as typed (not only a synonym of it).
+NAME_BOOST = 2.0
+# bm25 weights of the FTS5 columns: name, alternate_name, organization, terms, description.
+SQLITE_WEIGHTS = (10.0, 5.0, 5.0, 3.0, 1.0)
+# ts_rank_cd weights of the tsvector classes D (description), C (terms), B (alternate name and
+# organization), A (name).
+POSTGRESQL_WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"
 
-# Characters that carry meaning in search syntaxes or SQL LIKE: matched literally by the ORM, but a word
-# made only of them finds nothing useful, so they separate words.
-_SEPARATORS = re.compile(r"[\s\"'`«»“”‘’()\[\]{}<>|&!?;:,]+")
+# Characters that carry meaning in search syntaxes or SQL LIKE separate words.
+_SEPARATORS = re.compile(r"[\s\"'`«»“”‘’()\[\]{}<>|&!?;:,*^~+=/\\]+")
+# Words that say nothing about what is wanted (English and Spanish).
+STOPWORDS = frozenset(
+    """a an and are as at be by for from how i in is it me my near need of on or our please the to we
+    what where with you your de del el en la las los para por que un una y o al con mi""".split()
+)
 
 
 def clean_query(text):
@@ -26,29 +57,308 @@ def clean_query(text):
 
 
 def words_of(text):
-    words = [word for word in _SEPARATORS.split(clean_query(text)) if word.strip("%_*-+.~^")]
-    return words[:MAX_WORDS]
+    words = [word.strip("%_-.") for word in _SEPARATORS.split(clean_query(text))]
+    return [word for word in words if word][:MAX_WORDS]
+
+
+def fold(text):
+    """Lower case without accents: how synonyms are compared ("Niños" is "ninos")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class Concept:
+    """One thing the person asked for: a word, or a phrase, and what else means the same."""
+
+    def __init__(self, phrases, *, prefix=False, plain=False):
+        self.phrases = list(dict.fromkeys(phrases))  # tuples of words
+        self.prefix = prefix  # the person may still be typing the (single) word
+        self.plain = plain  # one word as typed, not a synonym: may be a misspelling
+        self.corrections = []  # indexed terms near a misspelled word
+
+    @property
+    def word(self):
+        return self.phrases[0][0]
+
+
+def parse(text, groups=()):
+    """The concepts of a query, every one required. `groups`: synonym groups, each a list of phrases (tuples
+    of folded words), as `synonym_groups()` gives them."""
+    folded = [fold(word) for word in words_of(text)]
+    concepts, position = [], 0
+    while position < len(folded):
+        match = _longest_synonym(folded, position, groups)
+        if match:
+            length, group = match
+            phrase = tuple(folded[position : position + length])
+            concepts.append(Concept([phrase, *group]))
+            position += length
+            continue
+        concepts.append(Concept([(folded[position],)], plain=True))
+        position += 1
+    # Words that say nothing ("for", "de") go, unless nothing else is left.
+    meaningful = [concept for concept in concepts if not (concept.plain and concept.word in STOPWORDS)]
+    concepts = meaningful or concepts
+    if not concepts:
+        return []
+    last = concepts[-1]
+    # Still typing the last word (no space after it): it also matches as a prefix.
+    if last.plain and not (text or "").endswith((" ", "\t")) and len(last.word) >= 2:
+        last.prefix = True
+    return concepts
+
+
+def _longest_synonym(folded, position, groups):
+    best = None
+    for group in groups:
+        for phrase in group:
+            length = len(phrase)
+            matches = length and tuple(folded[position : position + length]) == phrase
+            if matches and (best is None or length > best[0]):
+                best = (length, group)
+    return best
+
+
+def synonym_groups(rows=None):
+    """Each synonym group as a list of phrases, each a tuple of folded words (default: the curators')."""
+    if rows is None:
+        from .models import SearchSynonym
+
+        rows = [item.phrase_list() for item in SearchSynonym.objects.all()]
+    return [[tuple(fold(phrase).split()) for phrase in phrases] for phrases in rows]
 
 
 def search(queryset, text):
-    """Services of `queryset` that match every word of `text`, best matches first."""
-    from .models import ServiceTerm
-
-    words = words_of(text)
-    if not words:
+    """Services of `queryset` that match `text`, best matches first; the queryset itself for no words."""
+    if not words_of(text):
         return queryset
-    for word in words:
-        in_terms = ServiceTerm.objects.filter(service=OuterRef("pk"), taxonomy_term__name__icontains=word)
-        queryset = queryset.filter(
-            Q(name__icontains=word)
-            | Q(alternate_name__icontains=word)
-            | Q(organization__name__icontains=word)
-            | Q(description__icontains=word)
-            | Exists(in_terms)
+    groups = synonym_groups()
+    concepts = parse(text, groups)
+    vendor = connections[queryset.db].vendor
+    if vendor not in _ENGINES:
+        raise NotImplementedError(f"Search supports SQLite and PostgreSQL, not {vendor}.")
+    has_hits, vocabulary, apply = _ENGINES[vendor]
+    with connections[queryset.db].cursor() as cursor:
+        _correct(cursor, concepts, groups, has_hits, vocabulary)
+    return apply(queryset, concepts)
+
+
+def _correct(cursor, concepts, groups, has_hits, vocabulary):
+    """Widen each plain word that no indexed listing holds, taking it as misspelled: to the synonym group of
+    the nearest synonym ("shleter" is "shelter", so also "housing"), or else to the nearest indexed terms."""
+    candidates = [concept for concept in concepts if concept.plain and len(concept.word) >= 4]
+    if not candidates:
+        return
+    found = has_hits(cursor, [concept.word for concept in candidates])
+    synonym_words = [(phrase[0], 0) for group in groups for phrase in group if len(phrase) == 1]
+    for concept, hits in zip(candidates, found, strict=True):
+        if hits:
+            continue
+        nearest = nearest_terms(concept.word, synonym_words, limit=1, whole=True)
+        if nearest:
+            group = next(group for group in groups if (nearest[0],) in group)
+            concept.phrases += group
+            concept.plain = False
+            continue
+        concept.corrections = nearest_terms(concept.word, vocabulary(cursor, concept.word))
+
+
+def _fresh_since():
+    return timezone.localdate() - datetime.timedelta(days=STALE_AFTER_DAYS)
+
+
+# What multiplies the text rank: 1 for hotlines and recently verified listings, less for the others.
+_FRESHNESS = (
+    "(CASE WHEN EXISTS (SELECT 1 FROM resources_hotline h WHERE h.service_id = resources_service.id) THEN 1.0 "
+    f"WHEN resources_service.assured_date >= %s THEN 1.0 ELSE {STALE_FACTOR} END)"
+)
+
+
+@contextlib.contextmanager
+def bulk_index(using="default"):
+    """Inside a transaction that adds many services and term links at once (an import chunk): on SQLite,
+    pause the insert triggers (a link's rewrites the service's whole entry) and index each service once
+    at the end. Yields a set for the ids of the services added or given new links; their entries are
+    rewritten by touching their name, which the service trigger indexes in full."""
+    connection = connections[using]
+    touched = set()
+    if connection.vendor != "sqlite":
+        yield touched
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO resources_searchpause (id) VALUES (1)")
+        try:
+            yield touched
+        finally:
+            cursor.execute("DELETE FROM resources_searchpause")
+        ids = sorted(touched)
+        for start in range(0, len(ids), 500):
+            some = ids[start : start + 500]
+            cursor.execute(
+                f"UPDATE resources_service SET name = name WHERE id IN ({', '.join(['%s'] * len(some))})", some
+            )
+
+
+# --- SQLite: FTS5 -----------------------------------------------------------------------------------------
+
+
+def _fts_string(words):
+    return '"' + " ".join(words).replace('"', '""') + '"'
+
+
+def _fts_concept(concept):
+    alternatives = [_fts_string(phrase) for phrase in concept.phrases]
+    if concept.prefix:
+        alternatives.append(_fts_string(concept.phrases[0]) + "*")
+    alternatives += [_fts_string((term,)) + "*" for term in concept.corrections]
+    return "(" + " OR ".join(alternatives) + ")"
+
+
+def _sqlite(queryset, concepts):
+    match = " AND ".join(_fts_concept(concept) for concept in concepts)
+    weights = ", ".join(str(weight) for weight in SQLITE_WEIGHTS)
+    # Listings whose name holds the words as typed: the matches of a column-filtered query, found once.
+    in_name = " AND ".join(
+        "name : " + _fts_string(concept.phrases[0]) + ("*" if concept.prefix else "") for concept in concepts
+    )
+    named = (
+        f"(CASE WHEN resources_service.id IN (SELECT rowid FROM resources_searchdocument "
+        f"WHERE resources_searchdocument MATCH %s) THEN {NAME_BOOST} ELSE 1.0 END)"
+    )
+    # bm25 is negative, better matches lower; the factors push better ones further from zero.
+    rank = f'bm25("resources_searchdocument", {weights}) * {named} * {_FRESHNESS}'
+    return (
+        queryset.filter(search_document__isnull=False)
+        .extra(
+            select={"search_rank": rank},
+            select_params=[in_name, _fresh_since()],
+            where=['"resources_searchdocument" MATCH %s'],
+            params=[match],
         )
-    name_match = Q()
-    for word in words:
-        name_match &= Q(name__icontains=word) | Q(alternate_name__icontains=word)
-    return queryset.annotate(
-        name_rank=Case(When(name_match, then=Value(0)), default=Value(1), output_field=IntegerField())
-    ).order_by("name_rank", "name", "pk")
+        .order_by("search_rank", "name", "pk")
+    )
+
+
+def _sqlite_has_hits(cursor, words):
+    checks = ", ".join(
+        "(SELECT count(*) FROM (SELECT 1 FROM resources_searchdocument WHERE resources_searchdocument MATCH %s "
+        "LIMIT 1))"
+        for _word in words
+    )
+    cursor.execute(f"SELECT {checks}", [_fts_string((word,)) for word in words])
+    return [bool(hits) for hits in cursor.fetchone()]
+
+
+def _sqlite_vocabulary(cursor, word):
+    """Indexed terms (stems) that start like `word`, with how many listings hold them."""
+    cursor.execute(
+        "SELECT term, doc FROM resources_searchvocabulary WHERE term >= %s AND term < %s",
+        [word[:2], word[:2] + "\uffff"],
+    )
+    return cursor.fetchall()
+
+
+def nearest_terms(word, vocabulary, limit=2, whole=False):
+    """The terms of `vocabulary` ((term, how many listings hold it) pairs) a misspelled `word` most likely
+    meant: one edit away for a short word, two for a long one. Indexed terms are stems, so unless `whole`
+    each is compared with the word's beginning ("traffick" is one edit from "trafick[ing]")."""
+    allowed = 1 if len(word) <= 6 else 2
+    scored = []
+    for term, documents in vocabulary:
+        # A stem is at most a few letters shorter than its word, and never much longer.
+        if len(term) < 3 or len(word) - len(term) > 3 or len(term) - len(word) > 2 or term == word:
+            continue
+        lengths = [len(word)] if whole else range(len(term) - 1, len(term) + 3)
+        distance = min(_edits(term, word[:length]) for length in lengths)
+        if distance <= allowed:
+            scored.append((distance, -documents, term))
+    return [term for _distance, _documents, term in sorted(scored)[:limit]]
+
+
+def _edits(a, b):
+    """Damerau-Levenshtein distance (adjacent transpositions count one): "shleter" is one from "shelter"."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+# --- PostgreSQL: tsvector, websearch_to_tsquery, pg_trgm ----------------------------------------------------
+
+_LEXEME = re.compile(r"[^\w]+")
+
+
+def _pg_concept(concept):
+    """The SQL of one concept's tsquery and its parameters: alternatives joined with ||."""
+    parts, params = [], []
+    for phrase in concept.phrases:
+        parts.append("websearch_to_tsquery('english', %s)")
+        params.append('"' + " ".join(phrase).replace('"', " ") + '"')
+    prefixes = []
+    if concept.prefix:
+        prefixes.append(("english", concept.word))
+    prefixes += [("simple", term) for term in concept.corrections]
+    for config, word in prefixes:
+        lexeme = _LEXEME.sub("", word)
+        if lexeme:
+            parts.append(f"to_tsquery('{config}', %s)")
+            params.append(f"'{lexeme}':*")
+    return "(" + " || ".join(parts) + ")", params
+
+
+def _postgresql(queryset, concepts):
+    sql, params = [], []
+    for concept in concepts:
+        part, part_params = _pg_concept(concept)
+        sql.append(part)
+        params += part_params
+    query = "(" + " && ".join(sql) + ")"
+    vector = '"resources_searchdocument"."vector"'
+    # Listings whose name (weight A) holds the words as typed.
+    typed = [(_LEXEME.sub("", word), concept.prefix) for concept in concepts for word in concept.phrases[0]]
+    in_name = " & ".join(f"'{word}':{'*' if prefix else ''}A" for word, prefix in typed if word)
+    named = f"(CASE WHEN {vector} @@ to_tsquery('english', %s) THEN {NAME_BOOST} ELSE 1.0 END)"
+    rank = f"ts_rank_cd('{POSTGRESQL_WEIGHTS}', {vector}, {query}) * {named} * {_FRESHNESS}"
+    return (
+        queryset.filter(search_document__isnull=False)
+        .extra(
+            select={"search_rank": rank},
+            select_params=[*params, in_name, _fresh_since()],
+            where=[f"{vector} @@ {query}"],
+            params=params,
+        )
+        .order_by("-search_rank", "name", "pk")
+    )
+
+
+def _postgresql_has_hits(cursor, words):
+    checks = ", ".join(
+        "EXISTS (SELECT 1 FROM resources_searchdocument WHERE vector @@ websearch_to_tsquery('english', %s))"
+        for _word in words
+    )
+    cursor.execute(f"SELECT {checks}", ['"' + word.replace('"', " ") + '"' for word in words])
+    return list(cursor.fetchone())
+
+
+def _postgresql_vocabulary(cursor, word):
+    """The indexed words most similar to the stem of `word`, by pg_trgm's trigram index."""
+    cursor.execute(
+        "WITH stem AS (SELECT coalesce((ts_lexize('english_stem', %s))[1], %s) AS word) "
+        "SELECT w.word, 0 FROM resources_searchword w, stem WHERE w.word %% stem.word "
+        "ORDER BY similarity(w.word, stem.word) DESC, w.word LIMIT 10",
+        [word, word],
+    )
+    return cursor.fetchall()
+
+
+# Per engine: does a word hit anything, the vocabulary near a word, and the query itself.
+_ENGINES = {
+    "sqlite": (_sqlite_has_hits, _sqlite_vocabulary, _sqlite),
+    "postgresql": (_postgresql_has_hits, _postgresql_vocabulary, _postgresql),
+}

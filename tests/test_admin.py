@@ -18,6 +18,7 @@ from resources.models import (
     Phone,
     PublicService,
     Schedule,
+    SearchSynonym,
     Service,
     ServiceArea,
     ServiceAtLocation,
@@ -293,6 +294,24 @@ def test_search_by_name_alternate_name_and_organization(admin_client):
     assert listed(admin_client.get(SERVICES, {"q": "restore"})) == {"WE Restore"}
     assert listed(admin_client.get(SERVICES, {"q": "WE International"})) == {"WE Restore"}
     assert listed(admin_client.get(SERVICES, {"q": "anti-trafficking"})) == {"Safe Horizon"}
+
+
+def test_curators_search_like_the_public_with_misspellings_and_synonyms(admin_client, needs):
+    make_service(name="Harbour House", description="Emergency shelter for survivors.")
+    make_service(name="Unrelated")
+    assert listed(admin_client.get(SERVICES, {"q": "shleter"})) == {"Harbour House"}
+    assert listed(admin_client.get(SERVICES, {"q": "refugio"})) == {"Harbour House"}
+
+
+def test_curators_edit_search_synonyms(admin_client):
+    response = admin_client.post(
+        "/admin/resources/searchsynonym/add/", {"phrases": "flatshare, tenancy", "note": "UK and US words"}
+    )
+    assert response.status_code == 302
+    assert SearchSynonym.objects.get(note="UK and US words").phrase_list() == ["flatshare", "tenancy"]
+    response = admin_client.post("/admin/resources/searchsynonym/add/", {"phrases": "lonely"})
+    assert response.status_code == 200
+    assert "at least two" in response.content.decode()
 
 
 def test_phone_admin_search_finds_numbers_however_typed(admin_client):

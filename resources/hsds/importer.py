@@ -63,6 +63,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .. import phones as phone_numbers
+from .. import search
 from ..models import (
     Accessibility,
     Address,
@@ -1535,6 +1536,12 @@ class _Importer:
         for node in self.nodes.values():
             by_model.setdefault(node.key[0], []).append(node)
             pointed_at.update(target[0] for target in node.pending.values())
+        # New services or term links: indexed for search once each, at the end (nothing to do otherwise).
+        adding = any(node.original is None for model in (Service, ServiceTerm) for node in by_model.get(model, ()))
+        with search.bulk_index() if adding else contextlib.nullcontext(set()) as touched:
+            self._write_models(by_model, pointed_at, touched)
+
+    def _write_models(self, by_model, pointed_at, touched):
         for model in WRITE_ORDER:
             nodes = by_model.get(model, ())
             info = self.info[model]
@@ -1550,8 +1557,13 @@ class _Importer:
                     changed.append(node.obj)
                     fields.update(name for name, a, b in zip(info.attnames, now, node.original, strict=True) if a != b)
             if new:
-                _insert(model, new, keys=model in pointed_at)
+                # A new service's key is needed for its search entry too.
+                _insert(model, new, keys=model in pointed_at or model is Service)
                 self.report.created_rows += len(new)
+                if model is Service:
+                    touched.update(service.pk for service in new)
+                elif model is ServiceTerm:
+                    touched.update(link.service_id for link in new)
             if changed:
                 model.objects.bulk_update(changed, sorted(fields), batch_size=200)
                 self.report.updated_rows += len(changed)

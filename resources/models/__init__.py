@@ -3,6 +3,7 @@ from .details import Contact, Language, Phone, Schedule
 from .organizations import Funding, Organization, OrganizationIdentifier, Program
 from .places import Accessibility, Address, Location, ServiceArea, ServiceAtLocation
 from .records import Attribute, Metadata, MetaTableDescription
+from .search import SearchDocument, SearchSynonym
 from .services import CostOption, Hotline, PublicService, RequiredDocument, Service, ServiceTerm
 from .taxonomy import Taxonomy, TaxonomyTerm
 
@@ -26,6 +27,8 @@ __all__ = [
     "PublicService",
     "RequiredDocument",
     "Schedule",
+    "SearchDocument",
+    "SearchSynonym",
     "Service",
     "ServiceArea",
     "ServiceAtLocation",
