@@ -128,8 +128,62 @@ def synonym_groups(rows=None):
     return [[tuple(fold(phrase).split()) for phrase in phrases] for phrases in rows]
 
 
+def regions_in(text):
+    """The places a query names ("Texas", "New York", "Uganda"), each a list of the regions of that name,
+    and the query without them.
+
+    A place is read as a region, as the region filter reads it (located there, or serving it: a US-wide
+    hotline serves Texas), not as a word to find in the text. Only names count (and "USA", "UK"), never
+    two- or three-letter codes, which are also ordinary words ("in", "me", "and")."""
+    from . import regions
+
+    words = words_of(text)
+    found, kept, position = [], [], 0
+    while position < len(words):
+        for length in (3, 2, 1):
+            phrase = " ".join(words[position : position + length])
+            if len(words[position : position + length]) < length:
+                continue
+            named = _regions_named(regions, phrase)
+            if named:
+                if named not in found:
+                    found.append(named)
+                position += length
+                break
+        else:
+            kept.append(words[position])
+            position += 1
+    if not found:
+        return [], text
+    rest = " ".join(kept)
+    # Still typing the last word only if it is still the last one.
+    if words and kept and kept[-1] == words[-1] and not (text or "").endswith((" ", "\t")):
+        return found, rest
+    return found, rest + " " if rest else ""
+
+
+_ABBREVIATIONS = {"usa": "US", "uk": "GB"}
+
+
+def _regions_named(regions, phrase):
+    """Every region of that name: a name may be several (Georgia, the country and the US state; Florida,
+    the US state and a department of Uruguay), and a person typing it may mean any of them."""
+    folded = phrase.casefold()
+    if folded in _ABBREVIATIONS:
+        return [regions.parse_region(_ABBREVIATIONS[folded])]
+    if len(folded) < 4:
+        return []
+    codes = [regions._country_names().get(folded), *regions._subdivision_index()[2].get(folded, [])]
+    return [regions.parse_region(code) for code in codes if code]
+
+
 def search(queryset, text):
     """Services of `queryset` that match `text`, best matches first; the queryset itself for no words."""
+    if not words_of(text):
+        return queryset
+    places, text = regions_in(text)
+    for named in places:
+        queryset = queryset.in_any_region(named)
     if not words_of(text):
         return queryset
     groups = synonym_groups()

@@ -81,6 +81,26 @@ def test_words_are_stemmed(demo):
     assert "Childhelp National Child Abuse Hotline" in names("abused")
 
 
+def test_a_place_name_is_read_as_a_region_not_as_a_word(demo):
+    assert names("uganda") == ["WE Restore"]
+    in_texas = names("texas")
+    assert "National Human Trafficking Hotline" in in_texas  # US-wide: it serves Texas without naming it
+    assert "Canadian Human Trafficking Hotline" not in in_texas
+    assert "WE Restore" not in in_texas
+    assert names("trafficking hotline in new york")[:1] == ["National Human Trafficking Hotline"]
+    # A name several places share means any of them: Georgia, the country or the US state.
+    assert "National Human Trafficking Hotline" in names("georgia")
+
+
+def test_short_codes_stay_words():
+    places, rest = search.regions_in("help me in a crisis")
+    assert places == []
+    assert rest == "help me in a crisis"
+    places, rest = search.regions_in("shelter usa")
+    assert [[region.code for region in named] for named in places] == [["US"]]
+    assert rest == "shelter "
+
+
 # --- the index follows every write ------------------------------------------------------------------------
 
 
