@@ -281,12 +281,18 @@ def _sqlite(queryset, concepts):
     )
     # bm25 is negative, better matches lower; the factors push better ones further from zero.
     rank = f'bm25("resources_searchdocument", {weights}) * {named} * {_FRESHNESS}'
+    # Joined by hand, with the index's rowid hidden behind a unary +: SQLite must then read the index's
+    # matches first and look each service up, never run the full-text query once per service (as its
+    # planner chose for a COUNT: 28 s for 100,000 services instead of 0.1 s).
     return (
-        queryset.filter(search_document__isnull=False)
-        .extra(
+        queryset.extra(
             select={"search_rank": rank},
             select_params=[in_name, _fresh_since()],
-            where=['"resources_searchdocument" MATCH %s'],
+            tables=["resources_searchdocument"],
+            where=[
+                "resources_service.id = +resources_searchdocument.rowid",
+                '"resources_searchdocument" MATCH %s',
+            ],
             params=[match],
         )
         .order_by("search_rank", "name", "pk")
