@@ -25,6 +25,7 @@ import re
 import unicodedata
 
 from django.db import connections
+from django.db.models import BooleanField, Expression, F, FloatField
 from django.utils import timezone
 
 MAX_QUERY_LENGTH = 200
@@ -223,9 +224,42 @@ def _fresh_since():
 
 # What multiplies the text rank: 1 for hotlines and recently verified listings, less for the others.
 _FRESHNESS = (
-    "(CASE WHEN EXISTS (SELECT 1 FROM resources_hotline h WHERE h.service_id = resources_service.id) THEN 1.0 "
-    f"WHEN resources_service.assured_date >= %s THEN 1.0 ELSE {STALE_FACTOR} END)"
+    "(CASE WHEN EXISTS (SELECT 1 FROM resources_hotline h WHERE h.service_id = {key}) THEN 1.0 "
+    f"WHEN {{assured}} >= %s THEN 1.0 ELSE {STALE_FACTOR} END)"
 )
+
+
+class _ServiceSql(Expression):
+    """A piece of SQL about the service row it is evaluated on: `{key}` and `{assured}` in the template
+    become that row's id and assured_date, compiled where the expression is used, so the search still
+    works when another query nests it (a subquery renames the service table)."""
+
+    def __init__(self, template, params, output_field):
+        super().__init__(output_field=output_field)
+        self.template, self.params = template, list(params)
+        self.columns = [F("pk"), F("assured_date")]
+
+    def get_source_expressions(self):
+        return self.columns
+
+    def set_source_expressions(self, expressions):
+        self.columns = list(expressions)
+
+    def as_sql(self, compiler, connection):
+        (key, key_params), (assured, assured_params) = (compiler.compile(column) for column in self.columns)
+        if key_params or assured_params:
+            raise ValueError("A service's columns compile without parameters.")
+        return self.template.format(key=key, assured=assured), self.params
+
+
+def _ranked(queryset, *, where, where_params, rank, rank_params, descending):
+    """The services the full-text condition keeps, joined by hand to the index table, ranked."""
+    return (
+        queryset.extra(tables=["resources_searchdocument"])
+        .filter(_ServiceSql(where, where_params, BooleanField()))
+        .annotate(search_rank=_ServiceSql(rank, rank_params, FloatField()))
+        .order_by("-search_rank" if descending else "search_rank", "name", "pk")
+    )
 
 
 @contextlib.contextmanager
@@ -276,26 +310,21 @@ def _sqlite(queryset, concepts):
         "name : " + _fts_string(concept.phrases[0]) + ("*" if concept.prefix else "") for concept in concepts
     )
     named = (
-        f"(CASE WHEN resources_service.id IN (SELECT rowid FROM resources_searchdocument "
+        "(CASE WHEN {key} IN (SELECT rowid FROM resources_searchdocument "
         f"WHERE resources_searchdocument MATCH %s) THEN {NAME_BOOST} ELSE 1.0 END)"
     )
     # bm25 is negative, better matches lower; the factors push better ones further from zero.
     rank = f'bm25("resources_searchdocument", {weights}) * {named} * {_FRESHNESS}'
-    # Joined by hand, with the index's rowid hidden behind a unary +: SQLite must then read the index's
-    # matches first and look each service up, never run the full-text query once per service (as its
-    # planner chose for a COUNT: 28 s for 100,000 services instead of 0.1 s).
-    return (
-        queryset.extra(
-            select={"search_rank": rank},
-            select_params=[in_name, _fresh_since()],
-            tables=["resources_searchdocument"],
-            where=[
-                "resources_service.id = +resources_searchdocument.rowid",
-                '"resources_searchdocument" MATCH %s',
-            ],
-            params=[match],
-        )
-        .order_by("search_rank", "name", "pk")
+    # The index's rowid is hidden behind a unary +: SQLite must then read the index's matches first and
+    # look each service up, never run the full-text query once per service (as its planner chose for a
+    # COUNT: 28 s for 100,000 services instead of 0.1 s).
+    return _ranked(
+        queryset,
+        where='{key} = +resources_searchdocument.rowid AND "resources_searchdocument" MATCH %s',
+        where_params=[match],
+        rank=rank,
+        rank_params=[in_name, _fresh_since()],
+        descending=False,
     )
 
 
@@ -384,16 +413,15 @@ def _postgresql(queryset, concepts):
     typed = [(_LEXEME.sub("", word), concept.prefix) for concept in concepts for word in concept.phrases[0]]
     in_name = " & ".join(f"'{word}':{'*' if prefix else ''}A" for word, prefix in typed if word)
     named = f"(CASE WHEN {vector} @@ to_tsquery('english', %s) THEN {NAME_BOOST} ELSE 1.0 END)"
-    rank = f"ts_rank_cd('{POSTGRESQL_WEIGHTS}', {vector}, {query}) * {named} * {_FRESHNESS}"
-    return (
-        queryset.filter(search_document__isnull=False)
-        .extra(
-            select={"search_rank": rank},
-            select_params=[*params, in_name, _fresh_since()],
-            where=[f"{vector} @@ {query}"],
-            params=params,
-        )
-        .order_by("-search_rank", "name", "pk")
+    weights = POSTGRESQL_WEIGHTS.replace("{", "{{").replace("}", "}}")  # the template is formatted
+    rank = f"ts_rank_cd('{weights}', {vector}, {query}) * {named} * {_FRESHNESS}"
+    return _ranked(
+        queryset,
+        where=f"{{key}} = resources_searchdocument.rowid AND {vector} @@ {query}",
+        where_params=params,
+        rank=rank,
+        rank_params=[*params, in_name, _fresh_since()],
+        descending=True,
     )
 
 
