@@ -4,19 +4,25 @@
 Several values of one facet combine with OR (need=legal-aid&need=t-visa); facets combine with AND.
 Invalid values never break a page: the facet is dropped, the other filters still apply, and the
 form's errors say what was wrong.
+
+Distance: near (a US ZIP code) or lat and lon (the browser's location), with within (miles), list the
+services with a place within reach nearest first, then those serving the place by phone or online
+(geo.py). Facet counts (facets.py) count each facet's choices under all the other filters.
 """
+
+import math
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import regions, search
-from .models import Language, Service, Taxonomy, TaxonomyTerm
+from . import facets as facet_counts
+from . import geo, regions, search
+from .models import Service, Taxonomy, TaxonomyTerm
 from .models.details import language_name, normalise_language
 from .models.taxonomy import tree_order
 
@@ -69,6 +75,7 @@ class TermFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = TermChoiceField
 
     def __init__(self, taxonomy_slug, noun, **kwargs):
+        self.taxonomy_slug = taxonomy_slug
         kwargs.setdefault("queryset", TaxonomyTerm.objects.of(taxonomy_slug).select_related("taxonomy"))
         kwargs.setdefault("to_field_name", "code")
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
@@ -77,7 +84,11 @@ class TermFilter(django_filters.ModelMultipleChoiceFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        return qs.with_any_term(TaxonomyTerm.objects.with_descendant_ids(list(value)))
+        # Facet counts apply this filter to several querysets: look the tree up once.
+        codes = tuple(sorted(term.code for term in value))
+        if getattr(self, "_tree_lookup", (None,))[0] != codes:
+            self._tree_lookup = (codes, TaxonomyTerm.objects.with_descendant_ids(list(value)))
+        return qs.with_any_term(self._tree_lookup[1])
 
 
 class CodeListField(forms.Field):
@@ -151,6 +162,91 @@ class KeywordFilter(django_filters.CharFilter):
     field_class = KeywordField
 
 
+class ZipCodeField(forms.CharField):
+    """A US ZIP code (ZIP+4 too), cleaned to where it is (a geo.Origin)."""
+
+    def to_python(self, value):
+        text = search.clean_query(super().to_python(value))
+        if not text:
+            return None
+        try:
+            return geo.zip_code_origin(text)
+        except geo.UnknownPlace as error:
+            raise ValidationError(str(error), code="zip_code") from None
+
+
+class CoordinateField(forms.Field):
+    """Degrees of latitude or longitude within ±limit, rounded to geo.POINT_DECIMALS (about 1 km)."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, *, limit, message, **kwargs):
+        self.limit, self.message = limit, message
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = search.clean_query(value if isinstance(value, str) else "")
+        if not text:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and -self.limit <= number <= self.limit):
+            raise ValidationError(self.message, code="coordinate", params={"value": text[:20]})
+        return round(number, geo.POINT_DECIMALS)
+
+
+class RadiusField(forms.Field):
+    """How far to look, in miles: one of geo.RADIUS_CHOICES."""
+
+    widget = forms.Select(choices=[(miles, miles) for miles in geo.RADIUS_CHOICES])
+
+    def to_python(self, value):
+        text = value.strip() if isinstance(value, str) else ""
+        if not text:
+            return None
+        if text.isascii() and text.isdigit() and int(text) in geo.RADIUS_CHOICES:
+            return int(text)
+        raise ValidationError(
+            _("Choose a distance of %(choices)s miles, not “%(value)s”."),
+            code="radius",
+            params={"choices": ", ".join(str(miles) for miles in geo.RADIUS_CHOICES), "value": text[:20]},
+        )
+
+
+class PointFilter(django_filters.Filter):
+    """A part of the starting point of a distance search. It filters nothing by itself: once every part is
+    known, ServiceFilter.filter_queryset measures (a ZIP code, or lat with lon, and within)."""
+
+    def filter(self, qs, value):
+        return qs
+
+
+class ZipCodeFilter(PointFilter):
+    field_class = ZipCodeField
+
+
+class CoordinateFilter(PointFilter):
+    field_class = CoordinateField
+
+
+class RadiusFilter(PointFilter):
+    field_class = RadiusField
+
+
+class ServiceFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        lat, lon = data.get("lat"), data.get("lon")
+        if (lat is None) != (lon is None) and not (self.has_error("lat") or self.has_error("lon")):
+            self.add_error(
+                "lon" if lon is None else "lat",
+                ValidationError(_("Give both latitude and longitude (lat and lon), or neither."), code="point"),
+            )
+        return data
+
+
 class ServiceFilter(django_filters.FilterSet):
     q = KeywordFilter(method="filter_q", label=_("Search"))
     need = TermFilter(Taxonomy.NEEDS, _("need"), label=_("Need"))
@@ -167,10 +263,15 @@ class ServiceFilter(django_filters.FilterSet):
     )
     open_now = CheckboxFilter(method="filter_open_now", label=_("Open now"))
     free = CheckboxFilter(method="filter_free", label=_("Free"))
+    near = ZipCodeFilter(label=_("Near a US ZIP code"))
+    lat = CoordinateFilter(limit=90, message=_("“%(value)s” is not a latitude: give a number from -90 to 90."))
+    lon = CoordinateFilter(limit=180, message=_("“%(value)s” is not a longitude: give a number from -180 to 180."))
+    within = RadiusFilter(label=_("Within (miles)"))
 
     class Meta:
         model = Service
         fields = []
+        form = ServiceFilterForm
 
     def __init__(self, data=None, *args, now=None, **kwargs):
         super().__init__(data, *args, **kwargs)
@@ -194,11 +295,68 @@ class ServiceFilter(django_filters.FilterSet):
     def filter_free(self, queryset, name, value):
         return queryset.free() if value else queryset
 
+    def filter_queryset(self, queryset):
+        return self._measure(super().filter_queryset(queryset))
+
+    def _measure(self, queryset):
+        origin = self.origin()
+        return geo.nearest_first(queryset, origin, self.radius()) if origin else queryset
+
+    def queryset_without(self, name):
+        """The results as they would be without the filter `name`: what its facet counts are taken over."""
+        if not hasattr(self, "_searched"):
+            # The keyword search is never a facet: every facet's results start from the same search.
+            self._searched = self.filters["q"].filter(self.queryset.all(), self.cleaned.get("q"))
+        queryset = self._searched
+        for filter_name, value in self.cleaned.items():
+            if filter_name not in {"q", name}:
+                queryset = self.filters[filter_name].filter(queryset, value)
+        return self._measure(queryset)
+
+    # Distance --------------------------------------------------------------------------------------------
+
+    def origin(self):
+        """Where distances are measured from (a ZIP code wins over the browser's point), or None."""
+        if not hasattr(self, "_origin"):
+            data = self.cleaned
+            self._origin = data.get("near")
+            if self._origin is None and data.get("lat") is not None and data.get("lon") is not None:
+                self._origin = geo.browser_origin(data["lat"], data["lon"])
+        return self._origin
+
+    def radius(self):
+        return self.cleaned.get("within") or geo.DEFAULT_RADIUS
+
+    # Facet counts ----------------------------------------------------------------------------------------
+
+    def facets(self):
+        """{facet: [facet_counts.Choice]}: each choice with how many results it would leave, counted under
+        every other filter; choices that would leave none are left out unless chosen."""
+        data = self.cleaned
+        terms = facet_counts.vocabularies(
+            [self.filters[name].taxonomy_slug for name in ("need", "population", "trafficking_type")]
+        )
+
+        def ids(name):
+            return facet_counts.service_ids(self.queryset_without(name))
+
+        found = {}
+        for name in ("need", "population", "trafficking_type"):
+            chosen = {term.code for term in data.get(name) or []}
+            found[name] = facet_counts.term_choices(ids(name), terms[self.filters[name].taxonomy_slug], chosen)
+        found["language"] = facet_counts.language_choices(ids("language"), data.get("language") or [])
+        found["delivery"] = facet_counts.delivery_choices(ids("delivery"), set(data.get("delivery") or []))
+        found["region"] = facet_counts.region_choices(ids("region"), regions_in_use(self.regions()), self.regions())
+        return found
+
     # What the page says about the filters --------------------------------------------------------
 
     @property
     def cleaned(self):
-        return self.form.cleaned_data if self.is_bound and hasattr(self.form, "cleaned_data") else {}
+        if not self.is_bound:
+            return {}
+        self.form.is_valid()
+        return self.form.cleaned_data
 
     def problems(self):
         """Messages for filter values we could not use (each facet is then ignored)."""
@@ -235,22 +393,10 @@ class ServiceFilter(django_filters.FilterSet):
             active.append((_("Open now"), _("yes"), "open_now", None))
         if data.get("free"):
             active.append((_("Free"), _("yes"), "free", None))
+        if origin := self.origin():
+            where = _("%(place)s, within %(miles)s miles") % {"place": origin.label, "miles": self.radius()}
+            active.append((_("Near"), where, ("near", "lat", "lon"), None))
         return active
-
-
-def languages_in_use(selected=()):
-    """(code, name) of the languages public services offer, for the search form, plus those chosen."""
-    public = Service.objects.published()
-    codes = set(
-        Language.objects.filter(
-            Q(service__in=public) | Q(phone__service__in=public) | Q(location__service_at_locations__service__in=public)
-        )
-        .values_list("code", flat=True)
-        .distinct()
-        .order_by()
-    )
-    codes.update(selected)
-    return sorted(((code, language_name(code)) for code in codes), key=lambda item: item[1])
 
 
 def regions_in_use(selected=()):

@@ -3,7 +3,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from .filters import ServiceFilter, languages_in_use, regions_in_use
+from . import geo
+from .filters import ServiceFilter
 from .models import Organization, Service, Taxonomy, TaxonomyTerm
 
 
@@ -20,19 +21,29 @@ def home(request):
 
 @require_safe
 def search(request):
+    # The ZIP code or location in the query is used for this request only: never stored or logged.
     filterset = ServiceFilter(request.GET or None, queryset=Service.objects.published())
     results = filterset.qs.for_listing()
     page = Paginator(results, settings.RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    services = list(page.object_list)
+    origin = filterset.origin()
+    if origin:
+        geo.place_the_results(services)
     context = {
         "filterset": filterset,
         "page": page,
+        "origin": origin,
+        "radius": filterset.radius(),
+        "radius_choices": geo.RADIUS_CHOICES,
+        # With a starting point, those with a place within reach come first, then the rest.
+        "nearby": [service for service in services if origin and service.distance is not None],
+        "others": [service for service in services if not origin or service.distance is None],
         "problems": filterset.problems(),
         "query_was_shortened": filterset.query_was_shortened(),
         "active_filters": filterset.active_filters(),
-        "region_choices": regions_in_use(filterset.regions()),
-        "language_choices": languages_in_use(filterset.cleaned.get("language") or ()),
+        "facets": filterset.facets(),
         # When nothing matches, a person still gets somewhere to turn.
-        "fallback_hotlines": _hotlines(filterset.regions()) if not page.object_list else [],
+        "fallback_hotlines": _hotlines(filterset.regions()) if not services else [],
     }
     return render(request, "resources/search.html", context)
 

@@ -261,7 +261,8 @@ def test_needs_are_offered_as_a_tree(client, world):
 
 def test_a_chosen_region_stays_selected_even_when_no_service_names_it(client, world):
     page = html(client, "/search/?region=US-NY")
-    assert '<option value="US-NY" selected>New York (United States)</option>' in page
+    # The national hotline serves New York.
+    assert '<option value="US-NY" selected>New York (United States) (1)</option>' in page
 
 
 def test_organization_page_runs_a_constant_number_of_queries(client, world):

@@ -11,12 +11,12 @@ import math
 import django_filters
 from django import forms
 from django.db.models import Exists, FloatField, OuterRef, Q, Value
-from django.db.models.functions import ACos, Cast, Cos, Greatest, Least, Radians, Replace, Sin, Upper
+from django.db.models.functions import Cast, Replace, Upper
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from .. import search
+from .. import geo, search
 from ..filters import KeywordFilter, ServiceFilter
 from ..models import Address, Organization, ServiceAtLocation, ServiceTerm, Taxonomy, TaxonomyTerm
 from .params import StrictBooleanField, UUIDListField, shown
@@ -181,16 +181,11 @@ class ServiceAtLocationFilter(django_filters.FilterSet):
 def within(queryset, latitude, longitude, metres):
     """Service-at-locations whose (non-confidential) place lies within `metres` of the point, nearest first.
 
-    Great-circle distance by the spherical law of cosines, in SQL (SQLite gets the maths functions from
-    Django); a latitude band first keeps the trigonometry to nearby rows.
+    Great-circle distance in SQL (geo.great_circle); a latitude band first keeps the trigonometry to nearby rows.
     """
     band = math.degrees(metres / EARTH_RADIUS_M)
-    lat = Radians(Cast("location__latitude", FloatField()))
-    lng = Radians(Cast("location__longitude", FloatField()))
-    here_lat, here_lng = math.radians(latitude), math.radians(longitude)
-    cosine = Value(math.sin(here_lat)) * Sin(lat) + Value(math.cos(here_lat)) * Cos(lat) * Cos(lng - here_lng)
-    # Rounding can push the cosine just past ±1, where acos is undefined.
-    distance = Value(EARTH_RADIUS_M) * ACos(Least(Greatest(cosine, Value(-1.0)), Value(1.0)))
+    to_latitude, to_longitude = (Cast(f"location__{name}", FloatField()) for name in ("latitude", "longitude"))
+    distance = geo.great_circle(latitude, longitude, to_latitude, to_longitude, EARTH_RADIUS_M)
     return (
         queryset.filter(
             location__is_confidential=False,

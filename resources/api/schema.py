@@ -9,6 +9,7 @@ import copy
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from .. import geo
 from ..models import Service
 from . import profile
 from .paging import NDJSON
@@ -111,7 +112,49 @@ DELIVERY = _repeatable(
 )
 OPEN_NOW = _flag("open_now", "true: only services open at this moment, by their hours in their own time zone.")
 FREE = _flag("free", "true: only services that are free of charge.")
-OUR_SERVICE_FILTERS = [NEED, REGION, POPULATION, TRAFFICKING_TYPE, LANGUAGE, DELIVERY, OPEN_NOW, FREE]
+_DISTANCE = (
+    "Services with a place to visit within `within` miles come first, nearest first; after them, services with "
+    "no place within reach that serve the point's state or country (hotlines, online services, wide service "
+    "areas). Confidential places are measured from a point rounded to 0.1°, never from their own. Not stored "
+    "or logged."
+)
+NEAR = OpenApiParameter(
+    "near",
+    {"type": "string", "pattern": r"^\s*\d{5}(-?\d{4})?\s*$"},
+    description="A US ZIP code (5 digits, or ZIP+4) to sort by distance from. " + _DISTANCE,
+)
+LAT = OpenApiParameter(
+    "lat",
+    {"type": "number", "minimum": -90, "maximum": 90},
+    description=(
+        "Latitude (WGS 84, decimal degrees) to sort by distance from, with lon; rounded to 2 decimals (about "
+        "1 km) before use. near wins when both are given. " + _DISTANCE
+    ),
+)
+LON = OpenApiParameter(
+    "lon",
+    {"type": "number", "minimum": -180, "maximum": 180},
+    description="Longitude (WGS 84, decimal degrees), with lat; rounded to 2 decimals before use.",
+)
+WITHIN = OpenApiParameter(
+    "within",
+    {"type": "integer", "enum": list(geo.RADIUS_CHOICES), "default": geo.DEFAULT_RADIUS},
+    description=f"With near or lat and lon: how far to look, in miles ({geo.DEFAULT_RADIUS} unless given).",
+)
+OUR_SERVICE_FILTERS = [
+    NEED,
+    REGION,
+    POPULATION,
+    TRAFFICKING_TYPE,
+    LANGUAGE,
+    DELIVERY,
+    OPEN_NOW,
+    FREE,
+    NEAR,
+    LAT,
+    LON,
+    WITHIN,
+]
 SERVICE_FILTERS = [SEARCH, TAXONOMY_TERM_ID, TAXONOMY_ID, ORGANIZATION_ID, MODIFIED_AFTER, *OUR_SERVICE_FILTERS]
 
 FULL_ORGANIZATIONS = _flag(

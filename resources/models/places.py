@@ -67,6 +67,8 @@ class Location(HSDSModel):
 
     class Meta:
         ordering = ["name"]
+        # The bounding box of a distance search is a range scan on latitude, longitude checked in the index.
+        indexes = [models.Index(fields=["latitude", "longitude"], name="location_coordinates_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)

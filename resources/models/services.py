@@ -41,6 +41,11 @@ class ServiceQuerySet(models.QuerySet):
 
     def in_region(self, region):
         """Services with a location in the region, or an area that covers it or lies inside it."""
+        return self.filter(self.region_condition(region))
+
+    @staticmethod
+    def region_condition(region):
+        """The condition of in_region(), to combine with others (distance keeps phone lines serving a state)."""
         if region.is_country:
             place = Q(location__addresses__country=region.code)
             area = Q(kind=ServiceArea.Kind.WORLDWIDE) | Q(country=region.code)
@@ -54,17 +59,17 @@ class ServiceQuerySet(models.QuerySet):
                 | Q(subdivision__in=region.descendants())
             )
         # Only a place people can visit puts a service in a region; a mailing address does not.
-        located = ServiceAtLocation.objects.filter(
-            place, service=OuterRef("pk"), location__location_type=Location.Type.PHYSICAL
-        )
-        covered = ServiceArea.objects.filter(area, service=OuterRef("pk"))
-        return self.filter(Exists(located) | Exists(covered))
+        located = ServiceAtLocation.objects.filter(place, location__location_type=Location.Type.PHYSICAL)
+        covered = ServiceArea.objects.filter(area)
+        # Key lists computed once each (from the region indexes), not a correlated subquery per service:
+        # SQLite would drive those from the region's index and scan it again for every service.
+        return Q(pk__in=located.values("service_id")) | Q(pk__in=covered.values("service_id"))
 
     def in_any_region(self, regions):
         """Services in at least one of the regions (values of one facet combine with OR)."""
         condition = Q()
         for region in regions:
-            condition |= Q(pk__in=Service.objects.in_region(region).values("pk"))
+            condition |= self.region_condition(region)
         return self.filter(condition) if regions else self
 
     def with_any_term(self, term_ids):
@@ -73,29 +78,48 @@ class ServiceQuerySet(models.QuerySet):
 
     def in_languages(self, codes):
         """Services offering one of the languages: on the service, one of its phone lines or its places."""
+        # One list of keys from the language index, not a correlated subquery per service (which SQLite
+        # would drive from that index, scanning every service's worth of it again).
+        return self.filter(pk__in=self.language_offers().filter(code__in=codes).values("offered_by"))
+
+    @staticmethod
+    def language_offers():
+        """Languages, each with `offered_by`: the service offering it (on itself, a phone line or a place; a
+        place's language once per service there)."""
+        from django.db.models.functions import Coalesce
+
         from .details import Language
 
-        offered = Language.objects.filter(code__in=codes).filter(
-            Q(service=OuterRef("pk"))
-            | Q(phone__service=OuterRef("pk"))
-            | Q(location__service_at_locations__service=OuterRef("pk"))
+        return Language.objects.annotate(
+            offered_by=Coalesce("service_id", "phone__service_id", "location__service_at_locations__service_id")
         )
-        return self.filter(Exists(offered))
 
     def delivered_by(self, methods):
         """Services offered by any of the given delivery methods (in_person, phone, text, online)."""
         condition = Q()
-        if Service.Delivery.IN_PERSON in methods:
-            condition |= Exists(
-                ServiceAtLocation.objects.filter(service=OuterRef("pk"), location__location_type=Location.Type.PHYSICAL)
-            )
-        if Service.Delivery.PHONE in methods:
-            condition |= Exists(Phone.objects.filter(service=OuterRef("pk"), type__in=Phone.CALL_TYPES))
-        if Service.Delivery.TEXT in methods:
-            condition |= Exists(Phone.objects.filter(service=OuterRef("pk"), type=Phone.Type.TEXT))
-        if Service.Delivery.ONLINE in methods:
-            condition |= Q(available_online=True) | (Q(hotline__isnull=False) & ~Q(hotline__chat_url=""))
+        for method in Service.Delivery.values:
+            if method in methods:
+                condition |= self.delivery_condition(method)
         return self.filter(condition) if condition else self
+
+    @staticmethod
+    def delivery_condition(method):
+        """The condition for one way of getting help (a Service.Delivery value), as a Q."""
+        if method == Service.Delivery.IN_PERSON:
+            return Q(
+                Exists(
+                    ServiceAtLocation.objects.filter(
+                        service=OuterRef("pk"), location__location_type=Location.Type.PHYSICAL
+                    )
+                )
+            )
+        if method == Service.Delivery.PHONE:
+            return Q(Exists(Phone.objects.filter(service=OuterRef("pk"), type__in=Phone.CALL_TYPES)))
+        if method == Service.Delivery.TEXT:
+            return Q(Exists(Phone.objects.filter(service=OuterRef("pk"), type=Phone.Type.TEXT)))
+        if method == Service.Delivery.ONLINE:
+            return Q(available_online=True) | (Q(hotline__isnull=False) & ~Q(hotline__chat_url=""))
+        raise ValueError(f"Unknown delivery method {method!r}")
 
     def open_at(self, moment):
         """Active services whose own hours, or the hours of one of their places, say open at `moment`."""

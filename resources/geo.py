@@ -1,0 +1,232 @@
+"""Distance: where a search starts from (a US ZIP code or the browser's location) and how far each service is.
+
+ZIP codes come from the offline table of the `zipcodes` package: nothing is fetched while serving. The
+starting point lives for one request: it is never stored or logged, and a browser's coordinates are
+rounded to 2 decimals (about 1 km) before they are used.
+
+Confidential places (shelters) must not be found by measuring: their distance is taken from their
+coordinates snapped to a 0.1° grid (about 11 km by 9 km in the US), so neither the order of the results,
+the radius nor the text can place them more precisely than their city, which the public sees anyway; the
+text gives that distance only to the nearest 5 miles. Their coordinates never leave the database.
+"""
+
+import math
+import re
+from dataclasses import dataclass
+
+import zipcodes
+from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import ACos, Cast, Cos, Greatest, Least, Radians, Round, Sin
+from django.utils.translation import gettext
+
+from . import regions
+
+EARTH_RADIUS_MILES = 3958.8
+RADIUS_CHOICES = (10, 25, 50, 100)
+DEFAULT_RADIUS = 50
+# Browser coordinates are rounded to this many decimals (0.01° is about 1 km).
+POINT_DECIMALS = 2
+# Confidential places are measured from their coordinates rounded to this many decimals (0.1°).
+CONFIDENTIAL_GRID_DECIMALS = 1
+CONFIDENTIAL_ROUNDING_MILES = 5
+# A browser's point takes the state of the nearest ZIP code within this distance (for the services that
+# serve that state by phone or online); farther from any ZIP code it is outside the US as far as we know.
+STATE_LOOKUP_MILES = 30
+
+_ZIP_CODE = re.compile(r"(\d{5})(?:-?\d{4})?")
+
+
+class UnknownPlace(ValueError):
+    """Raised with a message fit to show a person."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where distances are measured from, for one request."""
+
+    latitude: float
+    longitude: float
+    # The state or country the point is in, when we know it: services serving it by phone or online.
+    region: regions.Region | None
+    zip_code: str = ""
+    place_name: str = ""
+
+    @property
+    def from_browser(self):
+        return not self.zip_code
+
+    @property
+    def label(self):
+        if self.from_browser:
+            return gettext("your location")
+        return f"{self.zip_code} ({self.place_name})" if self.place_name else self.zip_code
+
+
+def _state_region(state):
+    try:
+        code = regions.normalise_subdivision(f"US-{state}")
+    except regions.UnknownRegion:
+        return None  # military post offices (AA, AE, AP) are in no state
+    return regions.Region(code=code, name=regions.region_name(code))
+
+
+def zip_code_origin(text):
+    """The Origin of a US ZIP code ("77002" or ZIP+4 "77002-1234"), or UnknownPlace."""
+    compact = "".join((text or "").split())
+    match = _ZIP_CODE.fullmatch(compact)
+    if not match:
+        raise UnknownPlace(
+            gettext("“%(value)s” is not a US ZIP code: give its 5 digits, such as 77002.") % {"value": compact[:20]}
+        )
+    found = zipcodes.matching(match.group(1))
+    if not found or not found[0].get("lat"):
+        raise UnknownPlace(gettext("We do not know the US ZIP code %(value)s.") % {"value": match.group(1)})
+    place = found[0]
+    return Origin(
+        latitude=float(place["lat"]),
+        longitude=float(place["long"]),
+        region=_state_region(place["state"]),
+        zip_code=match.group(1),
+        place_name=", ".join(part for part in (place["city"].title(), place["state"]) if part),
+    )
+
+
+def browser_origin(latitude, longitude):
+    """The Origin of a point from the browser, rounded; its state when it is in the US."""
+    latitude, longitude = round(latitude, POINT_DECIMALS), round(longitude, POINT_DECIMALS)
+    nearby = zipcodes.filter_by_coordinates(latitude, longitude, STATE_LOOKUP_MILES)
+    region = None
+    if nearby:
+        nearest = min(nearby, key=lambda z: zipcodes.haversine(longitude, latitude, float(z["long"]), float(z["lat"])))
+        region = _state_region(nearest["state"])
+    return Origin(latitude=latitude, longitude=longitude, region=region)
+
+
+def great_circle(latitude, longitude, to_latitude, to_longitude, radius):
+    """SQL for the great-circle distance from a point (floats, degrees) to two float expressions (degrees), in
+    the unit of `radius`: the spherical law of cosines, with maths functions SQLite and PostgreSQL share."""
+    lat, lng = Radians(to_latitude), Radians(to_longitude)
+    here_lat, here_lng = math.radians(latitude), math.radians(longitude)
+    cosine = Value(math.sin(here_lat)) * Sin(lat) + Value(math.cos(here_lat)) * Cos(lat) * Cos(lng - Value(here_lng))
+    # Rounding can push the cosine just past ±1, where acos is undefined.
+    return Value(float(radius)) * ACos(Least(Greatest(cosine, Value(-1.0)), Value(1.0)))
+
+
+def bounding_box(latitude, longitude, miles, margin=0.0):
+    """{lookup: bound} on latitude and longitude that holds every point within `miles` (plus `margin` degrees),
+    for an index range scan before any trigonometry. Near a pole or across the 180° meridian only the
+    latitude band is used."""
+    angle = miles / EARTH_RADIUS_MILES
+    band = math.degrees(angle)
+    box = {"latitude__gte": _lower(latitude - band - margin), "latitude__lte": _upper(latitude + band + margin)}
+    if abs(latitude) + band + margin >= 90:
+        return box
+    # The widest east-west reach of a circle on the sphere (at its tangent meridians), not band / cos(lat).
+    reach = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(math.radians(latitude))))) + margin
+    if longitude - reach < -180 or longitude + reach > 180:
+        return box
+    return box | {"longitude__gte": _lower(longitude - reach), "longitude__lte": _upper(longitude + reach)}
+
+
+# Bounds on the columns' 6 decimals, rounded outwards (and a little more, for the float arithmetic).
+def _lower(value):
+    return math.floor(value * 1e6) / 1e6 - 1e-6
+
+
+def _upper(value):
+    return math.ceil(value * 1e6) / 1e6 + 1e-6
+
+
+def _coordinate(field):
+    """A place's coordinate as the distance sees it: snapped to the grid when the place is confidential."""
+    return Case(
+        When(location__is_confidential=True, then=Cast(Round(field, CONFIDENTIAL_GRID_DECIMALS), FloatField())),
+        default=Cast(field, FloatField()),
+        output_field=FloatField(),
+    )
+
+
+def nearest_first(queryset, origin, miles):
+    """Services within `miles` of `origin`, nearest first, then those that serve it by phone or online.
+
+    Each service gets `distance` (miles to its nearest place people can visit, None when none is within
+    reach) and `nearest_place` (that place's id). The rest of the list keeps the queryset's own order, and
+    so does each tie. Services with no place within reach stay when one of their areas covers the origin's
+    state or country, or when they have no place on the map at all and serve the origin's region (or say
+    nothing about where they serve): hotlines and online services are never dropped.
+    """
+    from .models import Location, Service, ServiceArea, ServiceAtLocation
+
+    margin = 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS  # snapping moves a confidential place this far at most
+    box = {
+        f"location__{key}": value
+        for key, value in bounding_box(origin.latitude, origin.longitude, miles, margin).items()
+    }
+    visitable = ServiceAtLocation.objects.filter(location__location_type=Location.Type.PHYSICAL)
+    in_box = visitable.filter(**box)
+    measured = (
+        in_box.filter(service=OuterRef("pk"))
+        .annotate(
+            miles=great_circle(
+                origin.latitude,
+                origin.longitude,
+                _coordinate("location__latitude"),
+                _coordinate("location__longitude"),
+                EARTH_RADIUS_MILES,
+            )
+        )
+        .filter(miles__lte=miles)
+        .order_by("miles", "location_id")
+    )
+    # The uncorrelated box (an index range scan) decides which services are measured at all.
+    boxed = Q(pk__in=in_box.values("service_id"))
+    queryset = queryset.annotate(
+        distance=Case(When(boxed, then=Subquery(measured.values("miles")[:1])), output_field=FloatField()),
+        nearest_place=Case(When(boxed, then=Subquery(measured.values("location_id")[:1]))),
+    )
+
+    on_map = Exists(visitable.filter(service=OuterRef("pk"), location__latitude__isnull=False))
+    if origin.region is None:
+        elsewhere = ~on_map
+    else:
+        region = origin.region
+        areas = ServiceArea.objects.filter(service=OuterRef("pk"))
+        covering = areas.filter(
+            Q(kind=ServiceArea.Kind.WORLDWIDE)
+            | Q(kind=ServiceArea.Kind.COUNTRY, country=region.country)
+            | Q(kind=ServiceArea.Kind.SUBDIVISION, subdivision__in=region.ancestors())
+        )
+        elsewhere = Exists(covering) | (~on_map & (Service.objects.region_condition(region) | ~Exists(areas)))
+    order = queryset.query.order_by or Service._meta.ordering
+    return queryset.filter(Q(distance__isnull=False) | elsewhere).order_by(F("distance").asc(nulls_last=True), *order)
+
+
+def describe_distance(miles, confidential):
+    """How far, in words: to a tenth of a mile nearby, whole miles farther, the nearest 5 when confidential."""
+    if confidential:
+        step = CONFIDENTIAL_ROUNDING_MILES
+        rounded = step * round(miles / step)
+        if not rounded:
+            return gettext("Within about %(miles)s miles (the exact place is kept private)") % {"miles": step}
+        return gettext("About %(miles)s miles away (the exact place is kept private)") % {"miles": rounded}
+    if miles < 0.1:
+        return gettext("Less than 0.1 miles away")
+    shown = f"{miles:.1f}" if miles < 10 else f"{round(miles)}"
+    return gettext("%(miles)s miles away") % {"miles": shown}
+
+
+def place_the_results(services):
+    """Give each service of a page (annotated by nearest_first) `distance_text` and `nearest_city`, from
+    what for_listing() prefetched."""
+    for service in services:
+        service.distance_text = service.nearest_city = ""
+        if service.distance is None:
+            continue
+        place = next(
+            (sal.location for sal in service.service_at_locations.all() if sal.location_id == service.nearest_place),
+            None,
+        )
+        confidential = place is None or place.is_confidential
+        service.distance_text = describe_distance(service.distance, confidential)
+        if place is not None:
+            service.nearest_city = next((a.city for a in place.addresses.all() if a.city), "")
