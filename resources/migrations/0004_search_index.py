@@ -40,7 +40,8 @@ def _sqlite_sql():
         # A bulk import pauses the two insert triggers (see search.bulk_index) and indexes each service once.
         "CREATE TABLE resources_searchpause (id integer PRIMARY KEY)",
         "CREATE TRIGGER resources_search_service_insert AFTER INSERT ON resources_service "
-        f"WHEN NOT EXISTS (SELECT 1 FROM resources_searchpause) BEGIN {row('new.id', 'new.organization_id', 'new')} END",
+        "WHEN NOT EXISTS (SELECT 1 FROM resources_searchpause) BEGIN "
+        f"{row('new.id', 'new.organization_id', 'new')} END",
         "CREATE TRIGGER resources_search_service_update AFTER UPDATE OF name, alternate_name, description, "
         "organization_id ON resources_service BEGIN "
         "DELETE FROM resources_searchdocument WHERE rowid = old.id; "
@@ -79,8 +80,9 @@ def _postgresql_sql():
     )
     return [
         "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-        "CREATE TABLE resources_searchdocument (rowid bigint PRIMARY KEY REFERENCES resources_service(id) "
-        "ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, vector tsvector NOT NULL)",
+        # No foreign key: Django does not know this table, and its flush (TRUNCATE of the services) would be
+        # refused; triggers below remove a service's entry when it goes, by DELETE or by TRUNCATE.
+        "CREATE TABLE resources_searchdocument (rowid bigint PRIMARY KEY, vector tsvector NOT NULL)",
         "CREATE INDEX resources_searchdocument_vector ON resources_searchdocument USING gin (vector)",
         "CREATE TABLE resources_searchword (word text PRIMARY KEY)",
         "CREATE INDEX resources_searchword_trigrams ON resources_searchword USING gin (word gin_trgm_ops)",
@@ -95,7 +97,9 @@ def _postgresql_sql():
         $$""",
         """CREATE FUNCTION resources_search_on_service() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP = 'INSERT' OR NEW.name IS DISTINCT FROM OLD.name
+            IF TG_OP = 'DELETE' THEN
+                DELETE FROM resources_searchdocument WHERE rowid = OLD.id;
+            ELSIF TG_OP = 'INSERT' OR NEW.name IS DISTINCT FROM OLD.name
                OR NEW.alternate_name IS DISTINCT FROM OLD.alternate_name
                OR NEW.description IS DISTINCT FROM OLD.description
                OR NEW.organization_id IS DISTINCT FROM OLD.organization_id THEN
@@ -103,8 +107,15 @@ def _postgresql_sql():
             END IF;
             RETURN NULL;
         END $$""",
-        "CREATE TRIGGER resources_search_service AFTER INSERT OR UPDATE ON resources_service "
+        "CREATE TRIGGER resources_search_service AFTER INSERT OR UPDATE OR DELETE ON resources_service "
         "FOR EACH ROW EXECUTE FUNCTION resources_search_on_service()",
+        """CREATE FUNCTION resources_search_on_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            TRUNCATE resources_searchdocument;
+            RETURN NULL;
+        END $$""",
+        "CREATE TRIGGER resources_search_truncate AFTER TRUNCATE ON resources_service "
+        "FOR EACH STATEMENT EXECUTE FUNCTION resources_search_on_truncate()",
         """CREATE FUNCTION resources_search_on_link() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             IF TG_OP IN ('UPDATE', 'DELETE') AND EXISTS (SELECT 1 FROM resources_service WHERE id = OLD.service_id) THEN
@@ -180,6 +191,8 @@ def drop_index(apps, schema_editor):
         ):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS resources_search_{name} ON {table}")
             schema_editor.execute(f"DROP FUNCTION IF EXISTS resources_search_on_{name}()")
+        schema_editor.execute("DROP TRIGGER IF EXISTS resources_search_truncate ON resources_service")
+        schema_editor.execute("DROP FUNCTION IF EXISTS resources_search_on_truncate()")
         schema_editor.execute("DROP FUNCTION IF EXISTS resources_search_refresh(bigint)")
         schema_editor.execute("DROP TABLE IF EXISTS resources_searchword")
         schema_editor.execute("DROP TABLE IF EXISTS resources_searchdocument")
