@@ -1,12 +1,14 @@
 # make run: set up and serve on http://127.0.0.1:8000 with SQLite and the demo data.
 # make test: the whole suite (lint, Django checks, missing migrations, pytest).
 # make bench-hsds: time the HSDS import and export of 100,000 synthetic services (not part of make test).
+# make bench-search: time the search page and API against naive and raw-SQL references on 10,000 and 100,000
+#   synthetic services, SQLite and PostgreSQL (not part of make test; BENCH_ARGS="--sizes 1000000" for more).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format check migrate demo clean admin bench-hsds
+.PHONY: run test install lint format check migrate demo clean admin bench-hsds bench-search
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +44,9 @@ test: lint check
 
 bench-hsds: install
 	$(BIN)/python tests/benchmarks/bench_hsds.py $(BENCH_ARGS)
+
+bench-search: install
+	$(BIN)/python tests/benchmarks/bench_search.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Generate a SYNTHETIC directory of N services as HSDS 3.0 ndjson, for the import/export benchmark.
 
-    .venv/bin/python tests/benchmarks/generate.py OUT.ndjson --services 100000 [--seed 1]
+    .venv/bin/python tests/benchmarks/generate.py OUT.ndjson --services 100000 [--seed 1] [--text realistic]
 
 Everything here is invented and says so: every organization and service name starts with "Synthetic",
 every description says it is benchmark data, web addresses are on example.org. What is meant to be
@@ -11,7 +11,10 @@ metro areas (real city coordinates, time zones and ISO 3166-2 subdivisions), pla
 services of one organization, some confidential shelters, national hotlines with a country-wide
 service area and 24/7 hours, state-wide services, phone numbers that libphonenumber accepts as valid
 for their country (random digits, checked; never the 555 fictional ranges, which are not valid), and
-weekly opening hours.
+weekly opening hours. By default each text is one short line (what the import benchmark has always
+used); `--text realistic` gives names and descriptions of realistic length and variety instead (a short
+paragraph, sometimes long, with common, uncommon and rare words), drawn from a separate random stream so
+that everything else in the file stays the same (the search benchmark, bench_search.py, uses it).
 
 The same seed gives the same file, byte for byte. Only the standard library and `phonenumbers` (a
 project requirement) are used, so it runs without Django.
@@ -252,6 +255,293 @@ KINDS = [
     ("Repatriation Support", ["repatriation", "reintegration", "case-management"]),
 ]
 WEEKDAYS = "MO,TU,WE,TH,FR"
+TEXTS = ("short", "realistic")
+
+# Realistic prose (opt-in, --text realistic): names and descriptions of the lengths and variety real listings
+# have, so that keyword search has common words, rare words and long texts to work through. Every sentence
+# below was written for this benchmark; none describes a real service.
+NAME_FIRST = [
+    "New",
+    "Bright",
+    "Safe",
+    "Open",
+    "Free",
+    "Common",
+    "United",
+    "Restored",
+    "Rising",
+    "True North",
+    "Second",
+    "Blue",
+    "Golden",
+    "Morning",
+    "Steady",
+    "Wide",
+    "Kind",
+    "Clear",
+]
+NAME_SECOND = [
+    "Harbor",
+    "Beacon",
+    "Bridge",
+    "Path",
+    "Light",
+    "Dawn",
+    "Haven",
+    "Anchor",
+    "Door",
+    "Horizon",
+    "Compass",
+    "Garden",
+    "River",
+    "Star",
+    "Ground",
+    "Way",
+    "Road",
+    "Hands",
+]
+ORGANIZATION_KINDS = [
+    "Alliance",
+    "Coalition",
+    "Center",
+    "Collective",
+    "Project",
+    "Foundation",
+    "Services",
+    "Partners",
+    "Network",
+    "Society",
+    "Initiative",
+    "Outreach",
+]
+SERVED = ["Women", "Youth", "Families", "Men", "Foreign Nationals", "Survivors", "Young Adults"]
+ORGANIZATION_SENTENCES = [
+    "We are a community organization founded by survivors, social workers and lawyers.",
+    "Our staff and volunteers work with survivors of human trafficking and people at risk of exploitation.",
+    "We partner with hospitals, schools, faith communities and local government to find and support survivors.",
+    "Our programs are free, confidential and open to people of every nationality, gender and age.",
+    "We train police officers, nurses and teachers to recognise the signs of trafficking.",
+    "Everything we do starts with what the survivor wants, at their own pace.",
+]
+# Per kind: how a listing of that kind usually opens, and what it usually says next.
+KIND_OPENINGS = {
+    "Legal Aid Clinic": [
+        "Free and confidential legal help for survivors of trafficking in and around {city}.",
+        "Our attorneys and paralegals help survivors with criminal, civil and family court cases in {city}.",
+        "Legal advice and representation for people who were forced to work or to sell sex.",
+    ],
+    "Immigration Project": [
+        "Immigration legal help for survivors of trafficking and crime in the {city} area.",
+        "We help foreign nationals who were trafficked apply for T visas, U visas and Continued Presence.",
+        "Free immigration consultations for survivors, whatever their status, in {city}.",
+    ],
+    "Emergency Shelter": [
+        "A safe place to stay tonight for survivors of trafficking in {city}, open day and night.",
+        "Emergency shelter with meals, clothing and an advocate, at a confidential address in {city}.",
+        "Short-term emergency housing for people leaving a trafficking situation.",
+    ],
+    "Housing Program": [
+        "Transitional and long-term housing for survivors who are ready to leave emergency shelter.",
+        "Apartments with rent support and a case manager for survivors in the {city} area.",
+        "Help finding, paying for and keeping a home after trafficking.",
+    ],
+    "Health Clinic": [
+        "Medical, dental and mental health care for survivors of trafficking in {city}.",
+        "A walk-in clinic where survivors can see a doctor or nurse without insurance or ID.",
+        "Primary care, sexual health care and substance use treatment in one place.",
+    ],
+    "Counselling Center": [
+        "Counselling and therapy for survivors of trafficking and their families in {city}.",
+        "Individual and group counselling with therapists trained in trauma-informed care.",
+        "Mental health support for adults and young people recovering from exploitation.",
+    ],
+    "Job Training": [
+        "Job training, paid internships and help finding work for survivors in {city}.",
+        "Education and employment programs that lead to a steady job and a regular income.",
+        "Skills classes, resume help and interview practice for people rebuilding their lives.",
+    ],
+    "Case Management": [
+        "A case manager who stays with you and helps you get what you need, step by step.",
+        "Comprehensive case management for survivors of trafficking in the {city} area.",
+        "Help with food, clothing, transport, benefits and appointments for survivors and their children.",
+    ],
+    "Outreach Program": [
+        "Street and online outreach to people who may be trafficked in {city}.",
+        "Training and awareness sessions about trafficking for schools, employers and community groups.",
+        "Outreach workers who meet people where they are and explain what help exists.",
+    ],
+    "Repatriation Support": [
+        "Help going home safely, and support to rebuild life after returning.",
+        "Safe return and family reunification for survivors who want to go back to their country.",
+        "Travel documents, tickets and a contact at home for survivors who choose to return.",
+    ],
+}
+KIND_DETAILS = {
+    "Legal Aid Clinic": [
+        "We can help clear criminal records for offences committed while someone was being trafficked.",
+        "Lawyers help with protective orders, custody, divorce, housing disputes and unpaid wages.",
+        "We accompany survivors who choose to report to the police or testify in court.",
+        "Civil lawsuits against traffickers can recover lost wages and damages.",
+    ],
+    "Immigration Project": [
+        "Attorneys prepare applications, gather evidence and go with clients to interviews.",
+        "We also help with work permits, green cards and bringing family members to safety.",
+        "Immigration status is never a reason to refuse help, and we do not share information with enforcement.",
+        "Our accredited representatives have helped hundreds of survivors get lawful status.",
+    ],
+    "Emergency Shelter": [
+        "Beds are available for women, men and families, with separate spaces for young people.",
+        "Residents can stay up to 90 days while they plan their next steps with a case manager.",
+        "The shelter provides hot meals, toiletries, laundry and a quiet place to rest.",
+        "Pets can often be accommodated; ask when you call.",
+    ],
+    "Housing Program": [
+        "Residents pay no more than a third of their income in rent and keep their own lease when they leave.",
+        "Each household has a case manager who helps with budgeting, benefits and school enrolment.",
+        "Furniture, kitchen supplies and a first grocery shop are included at move-in.",
+        "The waiting list is usually short for survivors referred by an advocate.",
+    ],
+    "Health Clinic": [
+        "Nurses can treat injuries, test for infections and provide contraception and prenatal care.",
+        "Psychiatrists and counsellors work alongside the doctors.",
+        "Medication-assisted treatment is available for opioid and alcohol use.",
+        "We see patients regardless of insurance, ability to pay or immigration status.",
+    ],
+    "Counselling Center": [
+        "Therapists help with nightmares, anxiety, depression and the effects of long-term trauma.",
+        "Weekly peer support groups are led by survivors who trained as facilitators.",
+        "Art, music and movement therapy groups meet on weekday evenings.",
+        "Family counselling helps parents and children talk about what happened.",
+    ],
+    "Job Training": [
+        "Courses cover computer skills, customer service, food handling and workplace English.",
+        "Participants earn a stipend while they train, and graduates get help with job placement.",
+        "We work with employers who understand trauma and offer flexible schedules.",
+        "Financial literacy classes cover banking, credit repair and saving.",
+    ],
+    "Case Management": [
+        "Case managers help with benefits applications, identity documents and opening a bank account.",
+        "We can pay for urgent needs such as a phone, bus passes, groceries or a night in a motel.",
+        "Children and teenagers get help enrolling in school and finding childcare.",
+        "Support continues for as long as you need it, often for a year or more.",
+    ],
+    "Outreach Program": [
+        "Outreach teams visit truck stops, massage businesses, farms and online forums.",
+        "We give out hygiene kits, phone numbers and information cards in several languages.",
+        "Presentations can be tailored for hotels, airlines, hospitals and faith groups.",
+        "Anyone can call to report a concern; you do not have to give your name.",
+    ],
+    "Repatriation Support": [
+        "We work with embassies and partner organizations abroad to plan each return.",
+        "A partner organization meets survivors on arrival and helps with housing and work.",
+        "Support includes medical checks, travel documents and reintegration grants.",
+        "Survivors who decide to stay instead are referred to local services.",
+    ],
+}
+GENERAL_SENTENCES = [
+    "An advocate meets you within two days of your first call and helps you make a safety plan.",
+    "We can help with transportation to appointments, court dates and interviews.",
+    "Childcare is available during appointments.",
+    "You do not need to show ID or proof of immigration status to get help.",
+    "We work closely with local shelters, clinics and legal aid partners to connect you with what you need.",
+    "Walk-ins are welcome during office hours; after hours, leave a message and we will call back.",
+    "Survivors of labour and sex trafficking of any age, gender or nationality are welcome.",
+    "Support groups meet weekly, led by survivors who have been through the program.",
+    "We can help you replace lost or confiscated documents such as passports and birth certificates.",
+    "Our team includes bilingual social workers trained in trauma-informed care.",
+    "Referrals from police, hospitals and schools are accepted, but you can also contact us yourself.",
+    "Emergency financial help may cover rent, utilities or a phone.",
+    "We offer help over the phone, by text and in person at our office.",
+    "Services for minors may need a parent or guardian's consent unless the law allows otherwise.",
+    "Video appointments are available for people who cannot travel.",
+    "Volunteers provide mentoring, tutoring and help with job applications.",
+    "We respect your choices: you decide what help you want and when.",
+    "Everything you tell us stays confidential unless you ask us to share it.",
+    "Staff can help you apply for food assistance, health insurance and cash benefits.",
+    "There is a quiet room for children and a private space to talk.",
+    "The office is wheelchair accessible and close to public transport.",
+    "We can arrange an interpreter for almost any language at no cost to you.",
+    "Our program is funded by grants and donations, so there is never a fee.",
+    "If you are in danger right now, call the emergency number first.",
+    "We also support family members and friends who are worried about someone.",
+    "Appointments usually last about an hour; the first one is mostly about listening.",
+    "We help survivors plan for the long term: school, work, housing and health.",
+    "Please call ahead if you need help with mobility, hearing or vision.",
+]
+# Rare details: each appears in about `share` of the services, so some words are rare at any size.
+RARE_SENTENCES = [
+    ("Trauma therapy can include EMDR with a licensed clinician.", 0.01),
+    ("A doula can accompany pregnant clients to appointments and to the birth.", 0.004),
+    ("Information is available in braille and large print.", 0.002),
+    ("Interpreters for Tigrinya and Amharic can be arranged.", 0.002),
+    ("We file vacatur motions to clear convictions linked to trafficking.", 0.005),
+    ("Halal and kosher meals are available on request.", 0.003),
+    ("Equine therapy sessions take place on a partner farm.", 0.001),
+    ("Tattoo removal for branding marks is offered free of charge.", 0.001),
+    ("We help people harmed by notario fraud correct their immigration filings.", 0.002),
+    ("A beekeeping apprenticeship pays a weekly stipend.", 0.0003),
+    ("Kinyarwanda speakers can ask for a peer mentor who speaks their language.", 0.0002),
+    ("Cosmetology licence fees are covered for graduates.", 0.001),
+]
+HOTLINE_SENTENCES = [
+    "Call or text any time, day or night, to talk to a trained advocate in confidence.",
+    "Advocates can connect you with shelter, legal help, health care and transport near you.",
+    "You can report a tip about a possible trafficking situation, and you can stay anonymous.",
+    "Interpreters are available in more than 200 languages.",
+    "The line is free from any phone and does not appear on most phone bills.",
+    "Advocates will not contact police or immigration without your consent unless someone is in danger.",
+    "Family members, employers, teachers and neighbours can call for advice too.",
+]
+
+
+class Prose:
+    """Names and descriptions for --text realistic. It draws from its own random stream, so the structure
+    of the directory (ids, places, phones, terms) is the same whichever text it carries."""
+
+    def __init__(self, seed):
+        self.random = random.Random(f"prose-{seed}")
+
+    def organization(self):
+        pick = self.random.choice
+        sentences = self.random.sample(ORGANIZATION_SENTENCES, self.random.randint(1, 3))
+        return {
+            "name": f"Synthetic {pick(NAME_FIRST)} {pick(NAME_SECOND)} {pick(ORGANIZATION_KINDS)}",
+            "description": " ".join([*sentences, SYNTHETIC]),
+        }
+
+    def service(self, kind, city, languages):
+        """Name, description and sometimes an alternate name, for a service of `kind` in `city`."""
+        pick, chance = self.random.choice, self.random.random
+        style = chance()
+        if style < 0.4:
+            name = f"Synthetic {city} {kind}"
+        elif style < 0.75:
+            name = f"Synthetic {pick(NAME_SECOND)} {kind}"
+        else:
+            name = f"Synthetic {kind} for {pick(SERVED)}"
+        details = KIND_DETAILS[kind]
+        sentences = [pick(KIND_OPENINGS[kind]).format(city=city)]
+        sentences += self.random.sample(details, self.random.randint(1, len(details)))
+        # Most listings are a short paragraph; a few run long.
+        sentences += self.random.sample(
+            GENERAL_SENTENCES, min(len(GENERAL_SENTENCES), int(self.random.expovariate(0.4)))
+        )
+        sentences += [sentence for sentence, share in RARE_SENTENCES if chance() < share]
+        sentences.append(f"Staff speak {_spoken(languages)}.")
+        texts = {"name": name, "description": " ".join([*sentences, SYNTHETIC])}
+        if chance() < 0.25:
+            texts["alternate_name"] = f"Project {pick(NAME_SECOND)}" if chance() < 0.5 else f"{pick(NAME_FIRST)} Start"
+        return texts
+
+    def hotline(self, country_name, languages):
+        sentences = self.random.sample(HOTLINE_SENTENCES, self.random.randint(3, len(HOTLINE_SENTENCES)))
+        opening = f"A national line for anyone in {country_name} who needs help or wants to report trafficking."
+        return {"description": " ".join([opening, *sentences, f"Staff speak {_spoken(languages)}.", SYNTHETIC])}
+
+
+def _spoken(codes):
+    names = [LANGUAGE_NAMES[code] for code in codes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def vocabulary_terms(path=VOCABULARIES):
@@ -275,11 +565,12 @@ def vocabulary_terms(path=VOCABULARIES):
 
 
 class Generator:
-    def __init__(self, seed=1):
+    def __init__(self, seed=1, *, text="short"):
         self.random = random.Random(seed)
         self.terms = vocabulary_terms()
         self.metro_weights = [metro.weight for metro in METROS]
         self.count = 0
+        self.prose = Prose(seed) if text == "realistic" else None
 
     def uuid(self):
         return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
@@ -309,6 +600,8 @@ class Generator:
             "website": f"https://example.org/synthetic/{number}",
             "email": f"info{number}@example.org",
         }
+        if self.prose:
+            organization.update(self.prose.organization())
         if self.random.random() < 0.03:
             yield self.hotline(organization, self.random.choice(NATIONAL))
             size -= 1
@@ -405,6 +698,8 @@ class Generator:
         first, *others = metro.languages
         spoken = [first, *self.random.sample(others, self.random.randint(0, len(others)))]
         document["languages"] = [self.language(service_id, language) for language in spoken]
+        if self.prose:
+            document.update(self.prose.service(kind, metro.city, spoken))
         if self.random.random() < 0.1:
             document["contacts"] = [
                 {
@@ -434,6 +729,8 @@ class Generator:
             {"id": self.uuid(), "kind": "country", "country": country, "service_id": service_id}
         ]
         document["languages"] = [self.language(service_id, language) for language in languages]
+        if self.prose:
+            document.update(self.prose.hotline(country_name, languages))
         chosen = [("needs", "crisis-hotlines"), ("needs", "reporting-trafficking"), *self.populations_and_types()]
         document["attributes"] = [self.attribute(service_id, slug, code) for slug, code in chosen]
         document["hotline"] = {
@@ -487,9 +784,10 @@ class Generator:
         }
 
 
-def generate(path, services, *, seed=1):
-    """Write `services` synthetic service documents to `path` as ndjson; return how many."""
-    generator = Generator(seed)
+def generate(path, services, *, seed=1, text="short"):
+    """Write `services` synthetic service documents to `path` as ndjson; return how many. `text`: "short"
+    (one-line descriptions, as the import benchmark has always used) or "realistic" (see Prose)."""
+    generator = Generator(seed, text=text)
     with open(path, "w", encoding="utf-8", newline="\n") as stream:
         for document in generator.organizations(services):
             stream.write(json.dumps(document, ensure_ascii=False) + "\n")
@@ -501,9 +799,12 @@ def main(argv=None):
     parser.add_argument("path", type=Path, help="the ndjson file to write")
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--text", choices=TEXTS, default="short", help="short one-line descriptions (default) or realistic prose"
+    )
     options = parser.parse_args(argv)
     started = datetime.datetime.now()
-    count = generate(options.path, options.services, seed=options.seed)
+    count = generate(options.path, options.services, seed=options.seed, text=options.text)
     seconds = (datetime.datetime.now() - started).total_seconds()
     print(f"Generated {count} synthetic services in {options.path} in {seconds:.1f} s.", file=sys.stderr)
 
