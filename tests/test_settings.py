@@ -43,6 +43,18 @@ def test_database_url_switches_to_postgresql():
     assert result.stdout.split() == ["True", "django.db.backends.postgresql"]
 
 
+@pytest.mark.django_db
+def test_postgresql_sessions_run_without_jit():
+    """JIT compiling cost 1.5 s on queries that run in 40 ms (the search benchmark)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+
+
 def test_request_lines_are_never_logged():
     """Access-log lines carry search terms in their query strings; not even warnings may print."""
     code = (
