@@ -120,13 +120,11 @@ def _longest_synonym(folded, position, groups):
     return best
 
 
-def synonym_groups(rows=None):
-    """Each synonym group as a list of phrases, each a tuple of folded words (default: the curators')."""
-    if rows is None:
-        from .models import SearchSynonym
+def synonym_groups():
+    """The curators' synonym groups, each a list of phrases, each phrase a tuple of folded words."""
+    from .models import SearchSynonym
 
-        rows = [item.phrase_list() for item in SearchSynonym.objects.all()]
-    return [[tuple(fold(phrase).split()) for phrase in phrases] for phrases in rows]
+    return [[tuple(fold(phrase).split()) for phrase in item.phrase_list()] for item in SearchSynonym.objects.all()]
 
 
 def regions_in(text):
