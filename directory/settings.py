@@ -46,19 +46,31 @@ INSTALLED_APPS = [
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "simple_history",
+    "csp",
     "resources",
+    "partners",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The admin and partner pages allow same-origin referrers, without which browsers fail their CSRF check.
+    "partners.middleware.SameOriginReferrerForForms",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise, which answers static files itself (they keep their long cache lifetimes).
+    "resources.middleware.NoStore",
+    "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language comes from the URL alone (/es/, /fr/; English unprefixed): see directory/urls.py.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Lets the change history (django-simple-history) record which signed-in curator made an admin edit.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "directory.urls"
@@ -73,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "resources.context_processors.safety",
             ],
         },
     },
@@ -107,6 +120,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The public pages in English (at /), Spanish (/es/) and French (/fr/), each named in its own language for
+# the language switcher. The language is read from the URL only: never from a cookie or Accept-Language, so
+# a link shared or bookmarked on a shared phone always opens in the same language and nothing is stored.
+LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Stored times are UTC; "open now" uses each schedule's own timezone.
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -137,6 +155,27 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 if env_bool("BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content Security Policy (django-csp): everything from this site, nothing inline, no plugins, no framing.
+# Scripts and styles are static files; "unsafe-inline" appears nowhere (tests/test_safety.py says so).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+
+# Quick exit ("Leave this site", resources/static/resources/safety.js): where it sends a person. A neutral,
+# common page, so the tab shows nothing that stands out. The link works without JavaScript too.
+QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.google.com/search?q=weather")
 
 # The HSDS API (resources/api/): public, read-only, JSON only, no sessions or cookies. "format" is an HSDS
 # query parameter (format=ndjson), so DRF must not read it as a renderer override.
@@ -177,6 +216,48 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
+
+# Change history (resources/history.py). Reverting from a history page is off: it would bypass the review
+# functions and could restore a confidential place's address blanked in history. The history tables are
+# looked up by object, never by date, so the date index would only slow down imports.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_DATE_INDEX = False
+
+# Freshness (resources/freshness.py): days since a listing was last verified (or else published) after
+# which its partners are reminded, it is labelled "not verified since", and it leaves the public directory.
+FRESHNESS_REMIND_AFTER_DAYS = int(os.environ.get("FRESHNESS_REMIND_AFTER_DAYS", "335"))
+FRESHNESS_STALE_AFTER_DAYS = int(os.environ.get("FRESHNESS_STALE_AFTER_DAYS", "365"))
+FRESHNESS_HIDE_AFTER_DAYS = int(os.environ.get("FRESHNESS_HIDE_AFTER_DAYS", "548"))
+# A partner who was reminded and has not acted is reminded again after this many days.
+FRESHNESS_REMIND_EVERY_DAYS = max(1, int(os.environ.get("FRESHNESS_REMIND_EVERY_DAYS", "30")))
+# Where a reminder sends partners to confirm or update their listings (default: the partner pages).
+FRESHNESS_CONFIRM_URL = os.environ.get("FRESHNESS_CONFIRM_URL", "")
+
+# Links in emails are absolute: the site's public address.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# Email: printed to the console with DEBUG, else sent by SMTP (EMAIL_BACKEND overrides either).
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+
+# Cache: Redis when REDIS_URL is set (shared by every app server: the partner forms' rate limits count there),
+# else this process's memory. Django's own Redis backend needs the `redis` package.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+    if os.environ.get("REDIS_URL")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# django-ratelimit (used as a library, not an installed app: its checks would refuse the local memory cache that
+# serves development). Behind the proxy, the client is the address the proxy appended to X-Forwarded-For.
+if env_bool("BEHIND_PROXY"):
+    RATELIMIT_IP_META_KEY = "partners.antispam.forwarded_client"
 
 # How many results a search page shows.
 RESULTS_PER_PAGE = max(1, int(os.environ.get("RESULTS_PER_PAGE", "20")))

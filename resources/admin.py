@@ -1,18 +1,24 @@
 """Curation: every model is editable here; review and verification go through resources/review.py.
 
 Review state and verification are read-only on the forms: they change only through the actions
-(Publish, Archive, Mark verified today), which record who did it and when.
+(Publish, Archive, Mark verified today), which record who did it and when. Every listing model's "History"
+page shows each recorded change field by field (who, when, old and new value; resources/history.py); a
+service's also lists the changes to its phones, hours, areas, languages, terms, places and hotline facts.
 """
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
-from . import phones, regions, review, search
+from . import history, phones, regions, review, search
 from .models import (
     Accessibility,
     Address,
@@ -30,6 +36,7 @@ from .models import (
     Phone,
     Program,
     PublicService,
+    ReminderSent,
     RequiredDocument,
     Schedule,
     SearchSynonym,
@@ -37,10 +44,11 @@ from .models import (
     ServiceArea,
     ServiceAtLocation,
     ServiceTerm,
+    ServiceTranslation,
     Taxonomy,
     TaxonomyTerm,
 )
-from .models.services import STALE_AFTER
+from .models.services import days_setting
 from .models.taxonomy import tree_order
 
 # Django turns each word of a search into a condition on every search field; a 5,000-character search
@@ -78,6 +86,10 @@ class CuratorAdmin(admin.ModelAdmin):
         if hasattr(obj, "last_modified"):
             obj.last_modified = timezone.now()
         super().save_model(request, obj, form, change)
+
+
+class TrackedAdmin(SimpleHistoryAdmin, CuratorAdmin):
+    """A listing model with a change history: its "History" page lists each change, field by field."""
 
 
 # --- list filters --------------------------------------------------------------------------------------
@@ -139,18 +151,33 @@ class CountryFilter(admin.SimpleListFilter):
 
 
 class VerificationFilter(admin.SimpleListFilter):
+    """Verification and freshness: labelled stale in public, partners reminded, hidden from the public."""
+
     title = "verification"
     parameter_name = "verified"
 
     def lookups(self, request, model_admin):
-        return [("stale", "Not verified in 12 months"), ("current", "Verified in the last 12 months")]
+        def months(setting):
+            return round(days_setting(setting).days / 30.4)
+
+        return [
+            ("stale", f"Not verified in {months('FRESHNESS_STALE_AFTER_DAYS')} months (labelled in public)"),
+            ("current", f"Verified in the last {months('FRESHNESS_STALE_AFTER_DAYS')} months"),
+            ("reminded", f"Not checked in {months('FRESHNESS_REMIND_AFTER_DAYS')} months (partners reminded)"),
+            ("hidden", f"Hidden: published, not checked in {months('FRESHNESS_HIDE_AFTER_DAYS')} months"),
+        ]
 
     def queryset(self, request, queryset):
-        stale = Q(assured_date__isnull=True) | Q(assured_date__lt=timezone.localdate() - STALE_AFTER)
+        today = timezone.localdate()
+        stale = Q(assured_date__isnull=True) | Q(assured_date__lt=today - days_setting("FRESHNESS_STALE_AFTER_DAYS"))
         if self.value() == "stale":
             return queryset.filter(stale)
         if self.value() == "current":
             return queryset.exclude(stale)
+        if self.value() == "reminded":
+            return queryset.listed().not_checked_since(today - days_setting("FRESHNESS_REMIND_AFTER_DAYS"))
+        if self.value() == "hidden":
+            return queryset.hidden_for_age()
         return queryset
 
 
@@ -245,6 +272,14 @@ class ServiceTermInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("taxonomy_term__taxonomy")
+
+
+class ServiceTranslationInline(admin.StackedInline):
+    model = ServiceTranslation
+    fields = ["language", "description", "application_process"]
+    extra = 0
+    verbose_name = "translation"
+    verbose_name_plural = "translations (the public page in that language shows them instead of the original)"
 
 
 class HotlineInline(admin.StackedInline):
@@ -350,7 +385,7 @@ class ServiceSearch:
 
 
 @admin.register(Service)
-class ServiceAdmin(ServiceSearch, ServiceDisplays, CuratorAdmin):
+class ServiceAdmin(ServiceSearch, ServiceDisplays, TrackedAdmin):
     list_display = [
         "name",
         "organization",
@@ -417,8 +452,24 @@ class ServiceAdmin(ServiceSearch, ServiceDisplays, CuratorAdmin):
         ServiceAtLocationInline,
         ServiceAreaInline,
         ServiceLanguageInline,
+        ServiceTranslationInline,
     ]
     actions = ["publish", "archive", "return_to_review", "mark_verified"]
+    object_history_template = "admin/resources/service/object_history.html"
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The service's own changes (above), then those of its parts, newest first."""
+        service = self.get_object(request, object_id)
+        parts = []
+        if service is not None:
+            own = {change.id for change in history.changes(Service, [service.pk]).get(service.pk, [])}
+            changes = history.service_changes([service], every=True).get(service.pk, [])
+            parts = [change for change in changes if change.id not in own]
+            parts.reverse()
+            users = {change.user_id for change in parts if change.user_id is not None}
+            names = {user.pk: str(user) for user in get_user_model().objects.filter(pk__in=users)}
+            parts = [(change, names.get(change.user_id) or change.updated_by) for change in parts]
+        return super().history_view(request, object_id, {"part_changes": parts, **(extra_context or {})})
 
     def view_on_site(self, obj):
         # Only a public listing has a page to open; a draft's page would be a 404.
@@ -525,7 +576,7 @@ class PublicServiceAdmin(ServiceSearch, ServiceDisplays, CuratorAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(CuratorAdmin):
+class OrganizationAdmin(TrackedAdmin):
     list_display = ["name", "alternate_name", "service_count", "website", "last_modified"]
     search_fields = ["name", "alternate_name"]
     fields = [
@@ -575,7 +626,7 @@ class OrganizationAdmin(CuratorAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(CuratorAdmin):
+class LocationAdmin(TrackedAdmin):
     list_display = ["label", "organization", "location_type", "place", "confidential"]
     list_filter = ["location_type", "is_confidential"]
     list_select_related = ["organization"]
@@ -616,7 +667,7 @@ class LocationAdmin(CuratorAdmin):
 
 
 @admin.register(Address)
-class AddressAdmin(CuratorAdmin):
+class AddressAdmin(TrackedAdmin):
     list_display = ["__str__", "location_name", "city", "state_province", "country", "subdivision"]
     list_filter = ["country", "location__is_confidential"]
     list_select_related = ["location"]
@@ -631,7 +682,7 @@ class AddressAdmin(CuratorAdmin):
 
 
 @admin.register(ServiceAtLocation)
-class ServiceAtLocationAdmin(CuratorAdmin):
+class ServiceAtLocationAdmin(TrackedAdmin):
     list_display = ["service", "location_name", "confidential"]
     list_filter = ["location__is_confidential"]
     list_select_related = ["service", "location"]
@@ -652,7 +703,7 @@ class ServiceAtLocationAdmin(CuratorAdmin):
 
 
 @admin.register(ServiceArea)
-class ServiceAreaAdmin(CuratorAdmin):
+class ServiceAreaAdmin(TrackedAdmin):
     list_display = ["label", "service", "kind", "country", "subdivision", "city"]
     list_filter = ["kind", "country"]
     list_select_related = ["service"]
@@ -675,7 +726,7 @@ class OwnerColumn:
 
 
 @admin.register(Phone)
-class PhoneAdmin(OwnerColumn, CuratorAdmin):
+class PhoneAdmin(OwnerColumn, TrackedAdmin):
     list_display = ["display", "type", "country", "text_keyword", "owner"]
     list_filter = ["type", "country"]
     list_select_related = ["service", "location", "organization"]
@@ -699,7 +750,7 @@ class PhoneAdmin(OwnerColumn, CuratorAdmin):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(OwnerColumn, CuratorAdmin):
+class ScheduleAdmin(OwnerColumn, TrackedAdmin):
     list_display = ["__str__", "timezone", "notes", "owner"]
     list_filter = ["open_24_7", "freq", "timezone"]
     list_select_related = ["service", "location"]
@@ -712,7 +763,7 @@ class ScheduleAdmin(OwnerColumn, CuratorAdmin):
 
 
 @admin.register(Language)
-class LanguageAdmin(OwnerColumn, CuratorAdmin):
+class LanguageAdmin(OwnerColumn, TrackedAdmin):
     list_display = ["code", "name", "note", "owner"]
     list_filter = ["code"]
     list_select_related = ["service", "location", "phone"]
@@ -742,14 +793,64 @@ class TaxonomyAdmin(CuratorAdmin):
         return obj.term_count
 
 
+class TaxonomyTermFormBase(forms.ModelForm):
+    class Meta:
+        model = TaxonomyTerm
+        fields = ["taxonomy", "parent", "code", "name", "description", "term_uri", "language", "position"]
+
+        @staticmethod
+        def formfield_callback(field, **kwargs):
+            # As the admin's own forms build them (HTTPS_URLS): this class is built at import, outside the admin.
+            return field.formfield(**{**HTTPS_URLS.get(type(field), {}), **kwargs})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for code, name in (self.instance.name_translations or {}).items():
+            self.initial.setdefault(f"name_{code}", name)
+
+    def save(self, commit=True):
+        names = dict(self.instance.name_translations or {})
+        for code in translated_languages():
+            names.pop(code, None)
+            if self.cleaned_data.get(f"name_{code}", "").strip():
+                names[code] = self.cleaned_data[f"name_{code}"].strip()
+        self.instance.name_translations = names
+        return super().save(commit)
+
+
+def translated_languages():
+    """The languages of the site other than the default one (the one terms are named in)."""
+    return [code for code, _language in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+# The term's name in each other language of the site, as a field of its own (kept in name_translations).
+TaxonomyTermForm = type(
+    "TaxonomyTermForm",
+    (TaxonomyTermFormBase,),
+    {
+        f"name_{code}": forms.CharField(label=f"name in {language}", max_length=200, required=False)
+        for code, language in settings.LANGUAGES
+        if code != settings.LANGUAGE_CODE
+    },
+)
+
+
 @admin.register(TaxonomyTerm)
 class TaxonomyTermAdmin(CuratorAdmin):
+    form = TaxonomyTermForm
     list_display = ["name", "code", "taxonomy", "parent", "position"]
     list_filter = ["taxonomy"]
     list_select_related = ["taxonomy", "parent__taxonomy"]
     search_fields = ["name", "code", "description"]
     autocomplete_fields = ["parent"]
     readonly_fields = ["uuid"]
+
+    def get_fields(self, request, obj=None):
+        # The translated names come right after the name.
+        others = [f"name_{code}" for code in translated_languages()]
+        fields = [field for field in super().get_fields(request, obj) if field not in others]
+        at = fields.index("name") + 1 if "name" in fields else len(fields)
+        return [*fields[:at], *others, *fields[at:]]
 
 
 # --- the rest of HSDS: editable, rarely needed by hand --------------------------------------------------
@@ -850,3 +951,27 @@ class SearchSynonymAdmin(admin.ModelAdmin):
 class MetaTableDescriptionAdmin(CuratorAdmin):
     list_display = ["name", "language", "character_set"]
     readonly_fields = ["uuid"]
+
+
+@admin.register(ReminderSent)
+class ReminderSentAdmin(admin.ModelAdmin):
+    """What remind_partners sent: read-only, the record that keeps it from sending twice."""
+
+    list_display = ["sent_on", "organization", "recipient", "listing_count"]
+    list_filter = ["sent_on"]
+    list_select_related = ["organization"]
+    search_fields = ["recipient", "organization__name"]
+    date_hierarchy = "sent_on"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(listing_count=Count("services"))
+
+    @admin.display(description="listings", ordering="listing_count")
+    def listing_count(self, obj):
+        return obj.listing_count
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -8,13 +8,21 @@ form's errors say what was wrong.
 Distance: near (a US ZIP code) or lat and lon (the browser's location), with within (miles), list the
 services with a place within reach nearest first, then those serving the place by phone or online
 (geo.py). Facet counts (facets.py) count each facet's choices under all the other filters.
+
+Two ways to run the same filters. `qs` is a queryset, as any FilterSet's. `results()` runs the search on
+the full-text index alone when every filter in use is one of its keys (search.IndexQuery: words, needs,
+populations, trafficking types, regions, languages, ways of getting help, free), which is what keeps a
+page fast however large the directory; with "open now", a distance or an API-only filter it is `qs`.
 """
 
 import math
 
 import django_filters
 from django import forms
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import connections
+from django.db.models import F, Q
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -22,8 +30,9 @@ from django.utils.translation import gettext_lazy as _
 
 from . import facets as facet_counts
 from . import geo, regions, search
-from .models import Service, Taxonomy, TaxonomyTerm
-from .models.details import language_name, normalise_language
+from .models import Schedule, Service, ServiceAtLocation, Taxonomy, TaxonomyTerm
+from .models.details import language_label, normalise_language
+from .models.services import days_setting
 from .models.taxonomy import tree_order
 
 
@@ -32,7 +41,8 @@ class TreeChoiceIterator(ModelChoiceIterator):
 
     def __iter__(self):
         for term, depth in tree_order(self.queryset):
-            yield self.choice(term) if not depth else (self.field.prepare_value(term), "\u2003" * depth + term.name)
+            indent = "\u2003" * depth
+            yield self.choice(term) if not depth else (self.field.prepare_value(term), indent + term.display_name)
 
 
 def _repeated_values(value, limit=20):
@@ -55,7 +65,7 @@ class TermChoiceField(forms.ModelMultipleChoiceField):
         super().__init__(*args, **kwargs)
 
     def label_from_instance(self, term):
-        return term.name
+        return term.display_name
 
     def clean(self, value):
         codes = _repeated_values(value)
@@ -247,6 +257,17 @@ class ServiceFilterForm(forms.Form):
         return data
 
 
+def open_now_ids(moment, using="default"):
+    """The ids of the services Service.objects.open_at(moment) keeps: active, with hours of their own or of a
+    place of theirs that say open. One statement whose subqueries each run once, whatever the directory's size."""
+    open_schedules = Schedule.objects.using(using).open_at(moment)
+    own = open_schedules.filter(service__isnull=False).values("service_id")
+    places = open_schedules.filter(location__isnull=False).values("location_id")
+    at_place = ServiceAtLocation.objects.using(using).filter(location_id__in=places).values("service_id")
+    services = Service.objects.using(using).filter(Q(pk__in=own) | Q(pk__in=at_place), status=Service.Status.ACTIVE)
+    return list(services.values_list("pk", flat=True))
+
+
 class ServiceFilter(django_filters.FilterSet):
     q = KeywordFilter(method="filter_q", label=_("Search"))
     need = TermFilter(Taxonomy.NEEDS, _("need"), label=_("Need"))
@@ -278,7 +299,7 @@ class ServiceFilter(django_filters.FilterSet):
         self.now = now or timezone.now()
 
     def filter_q(self, queryset, name, value):
-        return search.search(queryset, value)
+        return search.apply(queryset, *self.understood())
 
     def filter_region(self, queryset, name, value):
         return queryset.in_any_region(value)
@@ -327,7 +348,104 @@ class ServiceFilter(django_filters.FilterSet):
     def radius(self):
         return self.cleaned.get("within") or geo.DEFAULT_RADIUS
 
+    # On the index alone -----------------------------------------------------------------------------
+
+    # The filters the index's keys stand for; any other in use sends the search through `qs`.
+    INDEXED = frozenset(
+        {"q", "need", "population", "trafficking_type", "region", "language", "delivery", "free"}
+        | {"near", "lat", "lon", "within"}  # distance: the places within reach, then the index (search.NearQuery)
+        | {"open_now"}  # the ids of the services open now, read from the schedules once (open_ids)
+    )
+
+    def _in_use(self, name):
+        value = self.cleaned.get(name)
+        return value not in (None, "", [], (), False) and not (isinstance(value, (set, frozenset)) and not value)
+
+    def on_index(self):
+        """Whether results() and the facet counts run on the index alone."""
+        if not hasattr(self, "_on_index"):
+            vendor = connections[self.queryset.db].vendor
+            self._on_index = vendor in search.INDEX_VENDORS and not any(
+                self._in_use(name) for name in self.filters if name not in self.INDEXED
+            )
+        return self._on_index
+
+    def understood(self):
+        """(places, concepts) of the search words (search.understand), worked out once."""
+        if not hasattr(self, "_understood"):
+            self._understood = search.understand(self.cleaned.get("q") or "", self.queryset.db)
+        return self._understood
+
+    def clauses(self, without=None):
+        """The index keys of the filters in use (but `without`): a list of clauses, each the keys of which a
+        service must hold one. Published services only, as every public read."""
+        data = self.cleaned
+        clauses = [[search.key("pub")]]
+        for places in self.understood()[0]:
+            clauses.append(sorted({item for region in places for item in facet_counts.region_keys(region)}))
+        for name in ("need", "population", "trafficking_type"):
+            if name != without and data.get(name):
+                clauses.append([search.key("t", term.pk) for term in data[name]])
+        if without != "region" and data.get("region"):
+            clauses.append(sorted({item for region in data["region"] for item in facet_counts.region_keys(region)}))
+        if without != "language" and data.get("language"):
+            clauses.append([search.key("l", code) for code in data["language"]])
+        if without != "delivery" and data.get("delivery"):
+            clauses.append([search.key("d", method) for method in data["delivery"]])
+        if without != "free" and data.get("free"):
+            clauses.append([search.key("free")])
+        return clauses
+
+    def open_ids(self):
+        """With "open now", the ids of the services open now (Service.objects.open_at(), as one uncorrelated
+        statement over the open schedules), read once for the results and every facet; else None."""
+        if not self.cleaned.get("open_now"):
+            return None
+        if not hasattr(self, "_open_ids"):
+            self._open_ids = open_now_ids(self.now, self.queryset.db)
+        return self._open_ids
+
+    def index_query(self, without=None):
+        query = search.IndexQuery(
+            self.queryset.db,
+            self.understood()[1],
+            self.clauses(without),
+            checked_since=published_since(),
+            ids=self.open_ids() if without != "open_now" else None,
+        )
+        origin = self.origin()
+        if origin is None:
+            return query
+        if not hasattr(self, "_reach"):
+            self._reach = geo.within_reach(origin, self.radius(), self.queryset.db)
+        return search.NearQuery(query, self._reach, geo.elsewhere_condition(origin))
+
+    def results(self, prepare=None):
+        """The results for a paginator: count() and slices of services in order, each slice prepared by
+        `prepare` (a function of a queryset), from the index when on_index(), else from `qs`."""
+        if not self.on_index():
+            return prepare(self.qs) if prepare else self.qs
+        if not hasattr(self, "_results"):
+            self._results = search.SearchResults(self.index_query(), prepare)
+        return self._results
+
     # Facet counts ----------------------------------------------------------------------------------------
+
+    def _tally(self, without):
+        """facets.Tally of the results without the filter `without` (None: the results themselves)."""
+        if self.on_index():
+            query = self.index_query(without)
+            total = self.results().count() if without is None else None
+            return facet_counts.Tally(*query.sample(total))
+        queryset = (self.queryset_without(without) if without else self.qs).order_by()
+        keys = queryset.values_list("pk", flat=True)
+        total = keys.count()
+        scale = 1.0
+        if total > search.EXACT_LIMIT:
+            buckets = max(1, -(-search.SAMPLE_BUCKETS * search.SAMPLE_TARGET // total))
+            keys = keys.alias(bucket=F("pk") % search.SAMPLE_BUCKETS).filter(bucket__lt=buckets)
+            scale = search.SAMPLE_BUCKETS / buckets
+        return facet_counts.Tally(search.keys_of(list(keys), self.queryset.db), scale)
 
     def facets(self):
         """{facet: [facet_counts.Choice]}: each choice with how many results it would leave, counted under
@@ -336,17 +454,21 @@ class ServiceFilter(django_filters.FilterSet):
         terms = facet_counts.vocabularies(
             [self.filters[name].taxonomy_slug for name in ("need", "population", "trafficking_type")]
         )
+        tallies = {}
 
-        def ids(name):
-            return facet_counts.service_ids(self.queryset_without(name))
+        def tally(name):
+            base = name if self._in_use(name) else None
+            if base not in tallies:
+                tallies[base] = self._tally(base)
+            return tallies[base]
 
         found = {}
         for name in ("need", "population", "trafficking_type"):
             chosen = {term.code for term in data.get(name) or []}
-            found[name] = facet_counts.term_choices(ids(name), terms[self.filters[name].taxonomy_slug], chosen)
-        found["language"] = facet_counts.language_choices(ids("language"), data.get("language") or [])
-        found["delivery"] = facet_counts.delivery_choices(ids("delivery"), set(data.get("delivery") or []))
-        found["region"] = facet_counts.region_choices(ids("region"), regions_in_use(self.regions()), self.regions())
+            found[name] = facet_counts.term_choices(tally(name), terms[self.filters[name].taxonomy_slug], chosen)
+        found["language"] = facet_counts.language_choices(tally("language"), data.get("language") or [])
+        found["delivery"] = facet_counts.delivery_choices(tally("delivery"), set(data.get("delivery") or []))
+        found["region"] = facet_counts.region_choices(tally("region"), regions_in_use(self.regions()), self.regions())
         return found
 
     # What the page says about the filters --------------------------------------------------------
@@ -382,11 +504,11 @@ class ServiceFilter(django_filters.FilterSet):
             active.append((_("Search"), f"“{data['q']}”", "q", None))
         for param in ("need", "population", "trafficking_type"):
             for term in data.get(param) or []:
-                active.append((self.filters[param].label, term.name, param, term.code))
+                active.append((self.filters[param].label, term.display_name, param, term.code))
         for region in data.get("region") or []:
             active.append((_("Region"), region.name, "region", region.code))
         for code in data.get("language") or []:
-            active.append((_("Language"), language_name(code), "language", code))
+            active.append((_("Language"), language_label(code), "language", code))
         for method in data.get("delivery") or []:
             active.append((_("How"), Service.Delivery(method).label, "delivery", method))
         if data.get("open_now"):
@@ -399,9 +521,27 @@ class ServiceFilter(django_filters.FilterSet):
         return active
 
 
+def published_since():
+    """The day before which a listing last checked is too old to be public (Service.objects.published())."""
+    return timezone.localdate() - days_setting("FRESHNESS_HIDE_AFTER_DAYS")
+
+
 def regions_in_use(selected=()):
     """(code, label) of the countries and subdivisions public services are in or serve, for the search form,
-    plus the regions already chosen."""
+    plus the regions already chosen. The list is kept a few minutes (facets.IN_USE_SECONDS): reading it
+    takes a pass over every place and area."""
+    codes = set(cache.get_or_set("resources:regions-in-use", _region_codes_in_use, facet_counts.IN_USE_SECONDS))
+    codes.update(region.code for region in selected)
+    labelled = []
+    for code in codes:
+        name = regions.region_label(code)
+        if "-" in code:
+            name = f"{name} ({regions.country_label(code.split('-')[0])})"
+        labelled.append((code, name))
+    return sorted(labelled, key=lambda item: item[1])
+
+
+def _region_codes_in_use():
     from .models import Address, ServiceArea
 
     public = Service.objects.published()
@@ -417,11 +557,4 @@ def regions_in_use(selected=()):
         .order_by()
     ):
         codes.update(code for code in (country, subdivision) if code)
-    codes.update(region.code for region in selected)
-    labelled = []
-    for code in codes:
-        name = regions.region_name(code)
-        if "-" in code:
-            name = f"{name} ({regions.country_name(code.split('-')[0])})"
-        labelled.append((code, name))
-    return sorted(labelled, key=lambda item: item[1])
+    return sorted(codes)

@@ -13,6 +13,7 @@ text gives that distance only to the nearest 5 miles. Their coordinates never le
 import math
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import zipcodes
 from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, Subquery, Value, When
@@ -199,6 +200,65 @@ def nearest_first(queryset, origin, miles):
         elsewhere = Exists(covering) | (~on_map & (Service.objects.region_condition(region) | ~Exists(areas)))
     order = queryset.query.order_by or Service._meta.ordering
     return queryset.filter(Q(distance__isnull=False) | elsewhere).order_by(F("distance").asc(nulls_last=True), *order)
+
+
+def within_reach(origin, miles, using="default"):
+    """{service id: (miles, place id)}: every service with a place people can visit within
+    `miles` of `origin`, measured to its nearest such place (ties: the lower place id), as nearest_first()
+    measures. Read by an index range scan of the bounding box; the distances are worked out here, from the
+    same coordinates (a confidential place's snapped to the grid) and the same formula as in SQL."""
+    from django.db import connections
+
+    from .models import Location
+
+    margin = 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS
+    box = bounding_box(origin.latitude, origin.longitude, miles, margin)
+    bounds = {"latitude__gte": ">=", "latitude__lte": "<=", "longitude__gte": ">=", "longitude__lte": "<="}
+    conditions = [f"loc.{key.split('__')[0]} {bounds[key]} %s" for key in box]
+    # A raw statement: plain floats, not Django's Decimal conversion of every coordinate (most of the time).
+    sql = (
+        "SELECT sal.service_id, loc.id, CAST(loc.latitude AS DOUBLE PRECISION), "
+        "CAST(loc.longitude AS DOUBLE PRECISION), loc.is_confidential "
+        "FROM resources_serviceatlocation sal JOIN resources_location loc ON loc.id = sal.location_id "
+        f"WHERE loc.location_type = %s AND {' AND '.join(conditions)}"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [Location.Type.PHYSICAL, *box.values()])
+        rows = cursor.fetchall()
+    here_lat, here_lng = math.radians(origin.latitude), math.radians(origin.longitude)
+    sin_here, cos_here = math.sin(here_lat), math.cos(here_lat)
+    found = {}
+    for service_id, location_id, latitude, longitude, confidential in rows:
+        if confidential:
+            latitude, longitude = (_snapped(value) for value in (latitude, longitude))
+        lat, lng = math.radians(latitude), math.radians(longitude)
+        cosine = sin_here * math.sin(lat) + cos_here * math.cos(lat) * math.cos(lng - here_lng)
+        distance = EARTH_RADIUS_MILES * math.acos(min(1.0, max(-1.0, cosine)))
+        if distance <= miles and (service_id not in found or (distance, location_id) < found[service_id]):
+            found[service_id] = (distance, location_id)
+    return found
+
+
+def _snapped(value):
+    """A coordinate rounded to the confidential grid, half away from zero as SQL's ROUND does."""
+    step = Decimal(1).scaleb(-CONFIDENTIAL_GRID_DECIMALS)
+    return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
+
+
+def elsewhere_condition(origin):
+    """The index condition (search.any_of, search.but_not) of the services nearest_first() keeps with no place
+    within reach: an area covering the origin's state or country, or no place on the map and either serving
+    its region or saying nothing of where they serve."""
+    from . import search
+    from .facets import region_keys
+
+    if origin.region is None:
+        return search.but_not("kpub0", "kmap0")
+    region = origin.region
+    covering = [search.key("ww"), search.key("wc", region.country)]
+    covering += [search.key("ws", ancestor) for ancestor in region.ancestors()]
+    serving = search.any_of(*region_keys(region), search.but_not("kpub0", "karea0"))
+    return search.any_of(*covering, search.but_not(serving, "kmap0"))
 
 
 def describe_distance(miles, confidential):

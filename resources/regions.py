@@ -5,10 +5,12 @@ R or lies inside R. Worldwide covers everything; a country covers its subdivisio
 the subdivisions nested under it (UG-C, Central Region, holds UG-102, Kampala).
 """
 
+import gettext
 from dataclasses import dataclass
 from functools import cache
 
 import pycountry
+from django.utils.translation import get_language
 
 
 class UnknownRegion(ValueError):
@@ -73,6 +75,41 @@ def subdivision_name(code):
 
 def region_name(code):
     return country_name(code) if "-" not in code else subdivision_name(code)
+
+
+# --- names as a page shows them: in the visitor's language where pycountry's own catalogues have it ------------
+#
+# The names above stay English: they are stored (a language's name, an HSDS export) and parsed back. What a page
+# shows goes through these, which read pycountry's gettext catalogues (on disk with the package).
+
+
+@cache
+def _catalogue(domain, language):
+    try:
+        return gettext.translation(domain, pycountry.LOCALES_DIR, languages=[language])
+    except OSError:
+        return None
+
+
+def shown(domain, name):
+    """`name` (an ISO 3166-1, 3166-2 or 639-3 English name: domain "iso3166-1", ...) in the active language."""
+    language = (get_language() or "en").split("-")[0]
+    if language == "en":
+        return name
+    catalogue = _catalogue(domain, language)
+    return catalogue.gettext(name) if catalogue else name
+
+
+def country_label(code):
+    return shown("iso3166-1", country_name(code))
+
+
+def subdivision_label(code):
+    return shown("iso3166-2", subdivision_name(code))
+
+
+def region_label(code):
+    return country_label(code) if "-" not in code else subdivision_label(code)
 
 
 def normalise_country(value):

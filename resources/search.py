@@ -21,11 +21,13 @@ Ranking lowers listings not verified in the last year (never hotlines), then ord
 
 import contextlib
 import datetime
+import functools
+import json
 import re
 import unicodedata
 
 from django.db import connections
-from django.db.models import BooleanField, Expression, F, FloatField
+from django.db.models import BooleanField, Case, Expression, F, FloatField, IntegerField, Value, When
 from django.utils import timezone
 
 MAX_QUERY_LENGTH = 200
@@ -35,8 +37,9 @@ STALE_AFTER_DAYS = 365
 STALE_FACTOR = 0.8
 # How much more a listing counts when its name holds every word as typed (not only a synonym of it).
 NAME_BOOST = 2.0
-# bm25 weights of the FTS5 columns: name, alternate_name, organization, terms, description.
-SQLITE_WEIGHTS = (10.0, 5.0, 5.0, 3.0, 1.0)
+# bm25 weights of the FTS5 columns: name, alternate_name, organization, terms, description, and the keys
+# (facts for filters, never ranked).
+SQLITE_WEIGHTS = (10.0, 5.0, 5.0, 3.0, 1.0, 0.0)
 # ts_rank_cd weights of the tsvector classes D (description), C (terms), B (alternate name and
 # organization), A (name).
 POSTGRESQL_WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"
@@ -176,24 +179,37 @@ def _regions_named(regions, phrase):
     return [regions.parse_region(code) for code in codes if code]
 
 
-def search(queryset, text):
-    """Services of `queryset` that match `text`, best matches first; the queryset itself for no words."""
+def understand(text, using="default"):
+    """(places, concepts): the places a query names (each a list of regions, as regions_in gives them) and
+    the concepts of its other words, every one required, misspelled words widened."""
     if not words_of(text):
-        return queryset
+        return [], []
     places, text = regions_in(text)
-    for named in places:
-        queryset = queryset.in_any_region(named)
     if not words_of(text):
-        return queryset
+        return places, []
     groups = synonym_groups()
     concepts = parse(text, groups)
-    vendor = connections[queryset.db].vendor
+    vendor = connections[using].vendor
     if vendor not in _ENGINES:
         raise NotImplementedError(f"Search supports SQLite and PostgreSQL, not {vendor}.")
-    has_hits, vocabulary, apply = _ENGINES[vendor]
-    with connections[queryset.db].cursor() as cursor:
+    has_hits, vocabulary, _apply = _ENGINES[vendor]
+    with connections[using].cursor() as cursor:
         _correct(cursor, concepts, groups, has_hits, vocabulary)
-    return apply(queryset, concepts)
+    return places, concepts
+
+
+def search(queryset, text):
+    """Services of `queryset` that match `text`, best matches first; the queryset itself for no words."""
+    return apply(queryset, *understand(text, queryset.db))
+
+
+def apply(queryset, places, concepts):
+    """`queryset` narrowed to the places and concepts understand() found, best matches first."""
+    for named in places:
+        queryset = queryset.in_any_region(named)
+    if not concepts:
+        return queryset
+    return _ENGINES[connections[queryset.db].vendor][2](queryset, concepts)
 
 
 def _correct(cursor, concepts, groups, has_hits, vocabulary):
@@ -262,12 +278,33 @@ def _ranked(queryset, *, where, where_params, rank, rank_params, descending):
 
 @contextlib.contextmanager
 def bulk_index(using="default"):
-    """Inside a transaction that adds many services and term links at once (an import chunk): on SQLite,
-    pause the insert triggers (a link's rewrites the service's whole entry) and index each service once
-    at the end. Yields a set for the ids of the services added or given new links; their entries are
-    rewritten by touching their name, which the service trigger indexes in full."""
+    """Inside a transaction that adds many rows at once (an import chunk): pause the index's insert triggers
+    (each new link, phone or language would rewrite its service's entry again) and index each service once
+    at the end. Yields a set for the ids of the services whose entries the new rows change (new services,
+    and those given new term links, hotlines, places, phones, languages or areas): the caller adds them.
+    Updates and deletes are never paused. SQLite: a row in resources_searchpause pauses the triggers, and
+    touching a service's name rewrites its whole entry, keys included. PostgreSQL: the transaction-local
+    setting resources.search_pause, then resources_search_refresh() of each service."""
+    from django.db import DatabaseError
+
     connection = connections[using]
     touched = set()
+    if connection.vendor == "postgresql":
+        pause = "SELECT set_config('resources.search_pause', %s, true)"
+        with connection.cursor() as cursor:
+            cursor.execute(pause, ["on"])
+            try:
+                yield touched
+            except BaseException:
+                # Back on for the rest of the transaction, unless it failed (then it is rolled back anyway).
+                with contextlib.suppress(DatabaseError):
+                    cursor.execute(pause, ["off"])
+                raise
+            cursor.execute(pause, ["off"])
+            cursor.execute(
+                "SELECT resources_search_refresh(id) FROM unnest(%s::bigint[]) AS touched (id)", [sorted(touched)]
+            )
+        return
     if connection.vendor != "sqlite":
         yield touched
         return
@@ -300,8 +337,13 @@ def _fts_concept(concept):
     return "(" + " OR ".join(alternatives) + ")"
 
 
-def _sqlite(queryset, concepts):
-    match = " AND ".join(_fts_concept(concept) for concept in concepts)
+def _sqlite_text(concepts):
+    """The MATCH expression of the words: every concept, in the text columns only."""
+    return "{" + " ".join(TEXT_COLUMNS) + "} : (" + " AND ".join(_fts_concept(c) for c in concepts) + ")"
+
+
+def _sqlite_rank(concepts):
+    """The rank of a match (lower is better) as a template of `{key}` and `{assured}`, and its parameters."""
     weights = ", ".join(str(weight) for weight in SQLITE_WEIGHTS)
     # Listings whose name holds the words as typed: the matches of a column-filtered query, found once.
     in_name = " AND ".join(
@@ -312,16 +354,20 @@ def _sqlite(queryset, concepts):
         f"WHERE resources_searchdocument MATCH %s) THEN {NAME_BOOST} ELSE 1.0 END)"
     )
     # bm25 is negative, better matches lower; the factors push better ones further from zero.
-    rank = f'bm25("resources_searchdocument", {weights}) * {named} * {_FRESHNESS}'
+    return f'bm25("resources_searchdocument", {weights}) * {named} * {_FRESHNESS}', [in_name, _fresh_since()]
+
+
+def _sqlite(queryset, concepts):
+    rank, rank_params = _sqlite_rank(concepts)
     # The index's rowid is hidden behind a unary +: SQLite must then read the index's matches first and
     # look each service up, never run the full-text query once per service (as its planner chose for a
     # COUNT: 28 s for 100,000 services instead of 0.1 s).
     return _ranked(
         queryset,
         where='{key} = +resources_searchdocument.rowid AND "resources_searchdocument" MATCH %s',
-        where_params=[match],
+        where_params=[_sqlite_text(concepts)],
         rank=rank,
-        rank_params=[in_name, _fresh_since()],
+        rank_params=rank_params,
         descending=False,
     )
 
@@ -332,14 +378,17 @@ def _sqlite_has_hits(cursor, words):
         "LIMIT 1))"
         for _word in words
     )
-    cursor.execute(f"SELECT {checks}", [_fts_string((word,)) for word in words])
+    columns = "{" + " ".join(TEXT_COLUMNS) + "} : "
+    cursor.execute(f"SELECT {checks}", [columns + _fts_string((word,)) for word in words])
     return [bool(hits) for hits in cursor.fetchone()]
 
 
 def _sqlite_vocabulary(cursor, word):
-    """Indexed terms (stems) that start like `word`, with how many listings hold them."""
+    """Indexed terms (stems) of the text columns that start like `word`, with how many listings hold them (at
+    most: the vocabulary counts by column, migration 0007, so that the keys column stays out)."""
     cursor.execute(
-        "SELECT term, doc FROM resources_searchvocabulary WHERE term >= %s AND term < %s",
+        "SELECT term, sum(doc) FROM resources_searchvocabulary WHERE term >= %s AND term < %s AND col <> 'keys' "
+        "GROUP BY term",
         [word[:2], word[:2] + "\uffff"],
     )
     return cursor.fetchall()
@@ -399,26 +448,38 @@ def _pg_concept(concept):
     return "(" + " || ".join(parts) + ")", params
 
 
-def _postgresql(queryset, concepts):
+def _pg_query(concepts):
+    """The tsquery of the words (every concept) as SQL, and its parameters."""
     sql, params = [], []
     for concept in concepts:
         part, part_params = _pg_concept(concept)
         sql.append(part)
         params += part_params
-    query = "(" + " && ".join(sql) + ")"
-    vector = '"resources_searchdocument"."vector"'
+    return "(" + " && ".join(sql) + ")", params
+
+
+def _pg_rank(concepts, vector):
+    """The rank of a match (higher is better) as a template of `{key}` and `{assured}`, and its parameters."""
+    query, params = _pg_query(concepts)
     # Listings whose name (weight A) holds the words as typed.
     typed = [(_LEXEME.sub("", word), concept.prefix) for concept in concepts for word in concept.phrases[0]]
     in_name = " & ".join(f"'{word}':{'*' if prefix else ''}A" for word, prefix in typed if word)
     named = f"(CASE WHEN {vector} @@ to_tsquery('english', %s) THEN {NAME_BOOST} ELSE 1.0 END)"
     weights = POSTGRESQL_WEIGHTS.replace("{", "{{").replace("}", "}}")  # the template is formatted
     rank = f"ts_rank_cd('{weights}', {vector}, {query}) * {named} * {_FRESHNESS}"
+    return rank, [*params, in_name, _fresh_since()]
+
+
+def _postgresql(queryset, concepts):
+    query, params = _pg_query(concepts)
+    vector = '"resources_searchdocument"."vector"'
+    rank, rank_params = _pg_rank(concepts, vector)
     return _ranked(
         queryset,
         where=f"{{key}} = resources_searchdocument.rowid AND {vector} @@ {query}",
         where_params=params,
         rank=rank,
-        rank_params=[*params, in_name, _fresh_since()],
+        rank_params=rank_params,
         descending=True,
     )
 
@@ -448,3 +509,484 @@ _ENGINES = {
     "sqlite": (_sqlite_has_hits, _sqlite_vocabulary, _sqlite),
     "postgresql": (_postgresql_has_hits, _postgresql_vocabulary, _postgresql),
 }
+
+
+# --- Searching on the index alone: words and filter keys ----------------------------------------------------
+#
+# The index also holds, for each service, the facts the filters and facet counts need, as keys (tokens of
+# its `keys` column, migration 0007: "kpub0" published, "kt120" tagged with term 12 or a term below it,
+# "klen0" English, "kdphone0" by phone, "kpsustx0" a place in Texas, "kb70" sample bucket 7...). A search
+# whose filters are all keys runs on the index alone: counting, sampling and choosing a page's rows never
+# read a service row, so their cost follows the matches of the index, not the size of the directory.
+
+SAMPLE_BUCKETS = 1024  # each service is in one bucket, its id modulo 1024 ("kb{n}0")
+# A set of results up to this size is counted and ranked one by one; a larger one is sampled (facet
+# counts, PostgreSQL's total) and ranked by tier (below).
+EXACT_LIMIT = 2000
+# How many results a sample of a larger set should hold, about.
+SAMPLE_TARGET = 1000
+# The text columns of the index (a person's words never match the keys column).
+TEXT_COLUMNS = ("name", "alternate_name", "organization", "terms", "description")
+# The columns of the first tier of a large result: the words in what a listing is, not only in its description.
+HEAVY_COLUMNS = ("name", "alternate_name", "organization", "terms")
+_KEY_CHARACTERS = re.compile(r"[^a-z0-9]+")
+# Up to this many ids (IndexQuery's `ids`) are looked up in SQLite's index one by one.
+FEW_IDS = 100
+
+
+def key(kind, value=""):
+    """The index key of one fact: "k", the kind, the value in lower-case letters and digits, "0"."""
+    return f"k{kind}{_KEY_CHARACTERS.sub('', str(value).lower())}0"
+
+
+def bucket_keys(count):
+    """The keys of the first `count` sample buckets."""
+    return [key("b", number) for number in range(count)]
+
+
+def any_of(*items):
+    """A condition on keys (IndexQuery's `condition`): a service holds at least one of the items, each a key
+    or another condition."""
+    return ("or", tuple(items))
+
+
+def but_not(item, excluded):
+    """A condition on keys: `item` holds and `excluded` does not."""
+    return ("but not", item, excluded)
+
+
+def _render(condition, syntax):
+    """The condition in FTS5's query syntax ("fts5") or as a tsquery ("tsquery")."""
+    if isinstance(condition, str):
+        return condition
+    if condition[0] == "or":
+        return "(" + (" OR " if syntax == "fts5" else " | ").join(_render(i, syntax) for i in condition[1]) + ")"
+    item, excluded = (_render(part, syntax) for part in condition[1:])
+    return f"({item} NOT {excluded})" if syntax == "fts5" else f"({item} & !{excluded})"
+
+
+class IndexQuery:
+    """Services the index alone selects: the concepts of a search (may be none) and clauses, each a list of
+    keys of which a service must hold at least one, and if given a `condition` on keys (any_of, but_not), the
+    `ids` a service must be one of and the `excluded` ids it must not be. Every method runs one statement on
+    the index."""
+
+    def __init__(self, using, concepts, clauses, *, checked_since=None, condition=None, ids=None, excluded=None):
+        self.using = using
+        self.vendor = connections[using].vendor
+        if self.vendor not in _INDEX_ENGINES:
+            raise NotImplementedError(f"Search supports SQLite and PostgreSQL, not {self.vendor}.")
+        self.concepts = list(concepts)
+        self.clauses = [sorted(set(clause)) for clause in clauses]
+        # Listings last checked before this date are left out (published()'s age limit), if given.
+        self.checked_since = checked_since
+        self.condition = condition
+        self.ids = None if ids is None else sorted(ids)
+        self.excluded = sorted(excluded or ())
+        self.engine = _INDEX_ENGINES[self.vendor](self)
+
+    def _with(self, **changes):
+        options = {
+            "checked_since": self.checked_since,
+            "condition": self.condition,
+            "ids": self.ids,
+            "excluded": self.excluded,
+        }
+        clauses = changes.pop("clauses", self.clauses)
+        return IndexQuery(self.using, self.concepts, clauses, **(options | changes))
+
+    def narrowed(self, clause):
+        return self._with(clauses=[*self.clauses, clause])
+
+    def restricted(self, **changes):
+        """The same query with another condition, ids or excluded ids."""
+        return self._with(**changes)
+
+    @property
+    def impossible(self):
+        """A clause with no key left can match nothing (a filter on something no index key stands for), nor
+        can an empty list of ids."""
+        return any(not clause for clause in self.clauses) or self.ids == []
+
+    def _run(self, sql, params):
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def count(self):
+        if self.impossible:
+            return 0
+        return self._run(*self.engine.count())[0][0]
+
+    def keys(self):
+        """[(service id, [keys])] of every match."""
+        if self.impossible:
+            return []
+        return [(sid, self.engine.split(keys)) for sid, keys in self._run(*self.engine.keys())]
+
+    def ids_of_matches(self):
+        """The ids of every match, in no order."""
+        if self.impossible:
+            return []
+        return [row[0] for row in self._run(*self.engine.ids())]
+
+    def sample(self, total=None):
+        """(rows, scale): the [(id, [keys])] of every match when there are at most EXACT_LIMIT, scale 1; else
+        of the matches in enough sample buckets to hold about SAMPLE_TARGET, and how many matches each
+        stands for."""
+        total = self.count() if total is None else total
+        if total <= EXACT_LIMIT:
+            return self.keys(), 1.0
+        buckets = max(1, min(SAMPLE_BUCKETS, -(-SAMPLE_BUCKETS * SAMPLE_TARGET // total)))
+        return self.narrowed(bucket_keys(buckets)).keys(), SAMPLE_BUCKETS / buckets
+
+    def page(self, offset, limit, total):
+        """The ids of one page of matches, best first (by name when there are no words)."""
+        if self.impossible or offset >= total:
+            return []
+        if total > EXACT_LIMIT and not self.concepts:
+            return [row[0] for row in self._run(*self.engine.newest(offset, limit))]
+        if not self.concepts:
+            return [row[0] for row in self._run(*self.engine.by_name(offset, limit))]
+        if total <= EXACT_LIMIT:
+            return [row[0] for row in self._run(*self.engine.ranked(offset, limit))]
+        return self.engine.tiered(offset, limit, total)
+
+    def ordering(self, total):
+        """How page() orders these results: "relevance" or "name" (each match weighed), or, for more than
+        EXACT_LIMIT, "tiers" (listings about the words first; a large tier newest first) or "newest"."""
+        if total <= EXACT_LIMIT:
+            return "relevance" if self.concepts else "name"
+        return "tiers" if self.concepts else "newest"
+
+
+def _by_tier(tiers, offset, limit):
+    """Rows of a page taken from tiers in turn: [(count, rows(offset, limit))], the first tier first."""
+    found = []
+    for size, rows in tiers:
+        if offset < size and len(found) < limit:
+            found += rows(offset, limit - len(found))
+        offset = max(0, offset - size)
+    return found
+
+
+class _SqliteIndex:
+    def __init__(self, query):
+        self.query = query
+        self.excluded = self._checked_before(query.checked_since) if query.checked_since else []
+        self.match = self._match(TEXT_COLUMNS)
+
+    def _checked_before(self, since):
+        """The keys of the months, and of the days of `since`'s month, before `since` that some listing was
+        last checked in (from the index's vocabulary: few, since listings that old are the exception)."""
+        month, day = key("c", since.strftime("%Y%m")), key("cd", since.strftime("%Y%m%d"))
+        first_day = key("cd", since.strftime("%Y%m01"))
+        # Two ranges of terms, each its own SELECT: fts5vocab answers only the first range of an OR.
+        vocabulary = "SELECT term FROM resources_searchvocabulary WHERE col = 'keys' AND term >= %s AND term < %s"
+        rows = self.query._run(f"{vocabulary} UNION ALL {vocabulary}", ["kc", month, first_day, day])
+        return [term for (term,) in rows]
+
+    def _match(self, columns):
+        parts = []
+        if self.query.concepts:
+            words = " AND ".join(_fts_concept(concept) for concept in self.query.concepts)
+            parts.append("{" + " ".join(columns) + "} : (" + words + ")")
+        keys = " AND ".join("(" + " OR ".join(c) + ")" for c in self.query.clauses) or "kpub0"
+        if self.query.condition is not None:
+            keys = f"({keys}) AND {_render(self.query.condition, 'fts5')}"
+        if self.excluded:
+            keys = f"({keys}) NOT ({' OR '.join(self.excluded)})"
+        parts.append("keys : (" + keys + ")")
+        return " AND ".join(parts)
+
+    @staticmethod
+    def split(keys):
+        return keys.split()
+
+    @functools.cached_property
+    def _ids(self):
+        """SQL and parameters of the query's ids and excluded ids, each a JSON array SQLite reads once."""
+        sql, params = "", []
+        if self.query.ids is not None:
+            # A few ids are looked up one by one (about 60 µs each at 100,000 services); more are a filter on
+            # the matches ("+" keeps SQLite from driving the match by them).
+            lookup = "" if len(self.query.ids) <= FEW_IDS else "+"
+            sql += f" AND {lookup}resources_searchdocument.rowid IN (SELECT value FROM json_each(%s))"
+            params.append(json.dumps(self.query.ids))
+        if self.query.excluded:
+            sql += " AND resources_searchdocument.rowid NOT IN (SELECT value FROM json_each(%s))"
+            params.append(json.dumps(self.query.excluded))
+        return sql, params
+
+    @property
+    def _WHERE(self):
+        return "WHERE resources_searchdocument MATCH %s" + self._ids[0]
+
+    @property
+    def _FROM(self):
+        return f"FROM resources_searchdocument {self._WHERE}"
+
+    def _params(self, match, *rest):
+        return [match, *self._ids[1], *rest]
+
+    def count(self):
+        return f"SELECT count(*) {self._FROM}", self._params(self.match)
+
+    def keys(self):
+        return f"SELECT rowid, keys {self._FROM}", self._params(self.match)
+
+    def ids(self):
+        return f"SELECT rowid {self._FROM}", self._params(self.match)
+
+    def ranked(self, offset, limit, match=None):
+        rank, rank_params = _sqlite_rank(self.query.concepts)
+        sql = (
+            "SELECT s.id FROM resources_searchdocument JOIN resources_service s "
+            f"ON s.id = +resources_searchdocument.rowid {self._WHERE} "
+            f"ORDER BY {rank.format(key='s.id', assured='s.assured_date')}, s.name, s.id LIMIT %s OFFSET %s"
+        )
+        return sql, self._params(match or self.match, *rank_params, limit, offset)
+
+    def newest(self, offset, limit, match=None):
+        return f"SELECT rowid {self._FROM} ORDER BY rowid DESC LIMIT %s OFFSET %s", self._params(
+            match or self.match, limit, offset
+        )
+
+    def tiered(self, offset, limit, total):
+        """A large result in two tiers: listings with every word in their name, alternate name, organization
+        or needs, then those with some only in their description. A tier of at most EXACT_LIMIT is ranked;
+        a larger one lists the newest listings first (ranking tens of thousands of matches that merely
+        mention a word costs more than it tells)."""
+        heavy = self._match(HEAVY_COLUMNS)
+        rest = f"({self.match}) NOT ({heavy})"
+        (heavy_total,) = self.query._run(f"SELECT count(*) {self._FROM}", self._params(heavy))[0]
+
+        def rows(match, size):
+            def fetch(offset, limit):
+                sql = self.ranked(offset, limit, match) if size <= EXACT_LIMIT else self.newest(offset, limit, match)
+                return [row[0] for row in self.query._run(*sql)]
+
+            return fetch
+
+        tiers = [(heavy_total, rows(heavy, heavy_total)), (total - heavy_total, rows(rest, total - heavy_total))]
+        return _by_tier(tiers, offset, limit)
+
+    def by_name(self, offset, limit):
+        return (
+            "SELECT s.id FROM resources_searchdocument JOIN resources_service s "
+            f"ON s.id = +resources_searchdocument.rowid {self._WHERE} "
+            "ORDER BY s.name, s.id LIMIT %s OFFSET %s",
+            self._params(self.match, limit, offset),
+        )
+
+
+class _PostgresqlIndex:
+    def __init__(self, query):
+        self.query = query
+        self.conditions, self.params = [], []
+        if query.concepts:
+            text, text_params = _pg_query(query.concepts)
+            self.conditions.append(f"d.vector @@ {text}")
+            self.params += text_params
+            self.text, self.text_params = text, text_params
+        clauses = query.clauses or [["kpub0"]]
+        keys = " & ".join("(" + " | ".join(clause) + ")" for clause in clauses)
+        if query.condition is not None:
+            keys = f"{keys} & {_render(query.condition, 'tsquery')}"
+        self.conditions.append("d.keys @@ to_tsquery('simple', %s)")
+        self.params.append(keys)
+        if query.checked_since:
+            self.conditions.append("d.checked >= %s")
+            self.params.append(query.checked_since)
+        if query.ids is not None:
+            self.conditions.append("d.rowid = ANY(%s)")
+            self.params.append(query.ids)
+        if query.excluded:
+            # An anti-join: "NOT d.rowid = ANY(...)" compares each row with every id (0.6 s for 13,000).
+            self.conditions.append("NOT EXISTS (SELECT 1 FROM unnest(%s::bigint[]) excluded (id) WHERE id = d.rowid)")
+            self.params.append(query.excluded)
+
+    @staticmethod
+    def split(keys):
+        return list(keys)
+
+    @property
+    def where(self):
+        return " AND ".join(self.conditions)
+
+    def count(self):
+        return f"SELECT count(*) FROM resources_searchdocument d WHERE {self.where}", self.params
+
+    def keys(self):
+        return (
+            f"SELECT d.rowid, tsvector_to_array(d.keys) FROM resources_searchdocument d WHERE {self.where}",
+            self.params,
+        )
+
+    def ids(self):
+        return f"SELECT d.rowid FROM resources_searchdocument d WHERE {self.where}", self.params
+
+    def ranked(self, offset, limit):
+        rank, rank_params = _pg_rank(self.query.concepts, '"d"."vector"')
+        sql = (
+            "SELECT s.id FROM resources_searchdocument d JOIN resources_service s ON s.id = d.rowid "
+            f"WHERE {self.where} ORDER BY {rank.format(key='s.id', assured='s.assured_date')} DESC, s.name, s.id "
+            "LIMIT %s OFFSET %s"
+        )
+        return sql, [*self.params, *rank_params, limit, offset]
+
+    def newest(self, offset, limit):
+        sql = (
+            f"SELECT d.rowid FROM resources_searchdocument d WHERE {self.where} ORDER BY d.rowid DESC "
+            "LIMIT %s OFFSET %s"
+        )
+        return sql, [*self.params, limit, offset]
+
+    def tiered(self, offset, limit, total):
+        """A large result, newest listings first (ranking tens of thousands of matches costs more than it
+        tells; SQLite's index can tell the listings about the words from those that mention them, which a
+        tsvector index cannot without reading every match)."""
+        return [row[0] for row in self.query._run(*self.newest(offset, limit))]
+
+    def by_name(self, offset, limit):
+        return (
+            "SELECT s.id FROM resources_service s JOIN resources_searchdocument d ON d.rowid = s.id "
+            f"WHERE {self.where} ORDER BY s.name, s.id LIMIT %s OFFSET %s",
+            [*self.params, limit, offset],
+        )
+
+
+_INDEX_ENGINES = {"sqlite": _SqliteIndex, "postgresql": _PostgresqlIndex}
+INDEX_VENDORS = frozenset(_INDEX_ENGINES)
+
+
+def keys_of(ids, using="default"):
+    """[(service id, [keys])] of the services `ids` (a list), from the index."""
+    if not ids:
+        return []
+    vendor = connections[using].vendor
+    with connections[using].cursor() as cursor:
+        if vendor == "sqlite":
+            # The ids drive (CROSS JOIN keeps them outside): one rowid lookup in the index each.
+            values = ", ".join(["(%s)"] * len(ids))
+            cursor.execute(
+                f"WITH ids(id) AS (VALUES {values}) SELECT d.rowid, d.keys FROM ids "
+                "CROSS JOIN resources_searchdocument d WHERE d.rowid = ids.id",
+                list(ids),
+            )
+            return [(sid, keys.split()) for sid, keys in cursor.fetchall()]
+        cursor.execute(
+            "SELECT rowid, tsvector_to_array(keys) FROM resources_searchdocument WHERE rowid = ANY(%s)", [list(ids)]
+        )
+        return [(sid, list(keys)) for sid, keys in cursor.fetchall()]
+
+
+class NearQuery:
+    """The matches of an IndexQuery around a point, as geo.nearest_first() lists them: those with a place
+    within reach first, nearest first (`reach`: geo.within_reach(), {id: (miles, place id)}), then
+    those that serve the point from elsewhere (`elsewhere`: a condition on keys, geo.elsewhere_condition())
+    in the query's own order. The places within reach are read once, for the results and every facet."""
+
+    def __init__(self, query, reach, elsewhere):
+        self.query = query
+        self.using = query.using
+        self.reach = reach
+        # Within reach, and among the query's own ids if it has some (open now).
+        close = set(reach) if query.ids is None else set(reach).intersection(query.ids)
+        self.close = query.restricted(ids=close)
+        self.far = query.restricted(condition=elsewhere, excluded=list(reach))
+
+    @property
+    def concepts(self):
+        return self.query.concepts
+
+    def nearest(self):
+        """The ids of the matches within reach, nearest first; those as near in the query's own order."""
+        if not hasattr(self, "_nearest"):
+            count = self.close_count()
+            in_order = self.close.page(0, count, count)
+            self._nearest = sorted(in_order, key=lambda sid: self.reach[sid][0])  # a stable sort
+        return self._nearest
+
+    def count(self):
+        # Counted, not listed: every facet's query counts its own matches.
+        return self.close_count() + self.far.count()
+
+    def close_count(self):
+        if not hasattr(self, "_close_count"):
+            self._close_count = self.close.count()
+        return self._close_count
+
+    def sample(self, total=None):
+        """As IndexQuery.sample, over both parts."""
+        total = self.count() if total is None else total
+        if total <= EXACT_LIMIT:
+            return self.close.keys() + self.far.keys(), 1.0
+        buckets = max(1, min(SAMPLE_BUCKETS, -(-SAMPLE_BUCKETS * SAMPLE_TARGET // total)))
+        narrowed = bucket_keys(buckets)
+        return self.close.narrowed(narrowed).keys() + self.far.narrowed(narrowed).keys(), SAMPLE_BUCKETS / buckets
+
+    def page(self, offset, limit, total):
+        nearest = self.nearest()
+        found = nearest[offset : offset + limit]
+        if len(found) < limit:
+            rest = total - len(nearest)
+            found += self.far.page(max(0, offset - len(nearest)), limit - len(found), rest)
+        return found
+
+    def ordering(self, total):
+        """ "distance"; "distance, then newest" when the matches within reach, or those reached from
+        elsewhere, are more than EXACT_LIMIT (each list is then newest first among equals)."""
+        far = total - self.close_count()
+        return "distance, then newest" if max(far, self.close_count()) > EXACT_LIMIT else "distance"
+
+    def annotations(self, ids):
+        """What nearest_first() gives each service of a page: `distance` (None when none is within reach) and
+        `nearest_place`."""
+        close = [pk for pk in ids if pk in self.reach]
+        if not close:
+            return {"distance": Value(None, output_field=FloatField()), "nearest_place": Value(None, IntegerField())}
+        return {
+            "distance": Case(*(When(pk=pk, then=Value(self.reach[pk][0])) for pk in close), output_field=FloatField()),
+            "nearest_place": Case(
+                *(When(pk=pk, then=Value(self.reach[pk][1])) for pk in close), output_field=IntegerField()
+            ),
+        }
+
+
+class SearchResults:
+    """The results of an IndexQuery for a paginator: count() and slices, each a queryset of the services of
+    that page in the search's order, prepared by `prepare` (e.g. with what a result card shows)."""
+
+    def __init__(self, query, prepare=None):
+        self.query = query
+        self.prepare = prepare or (lambda queryset: queryset)
+
+    def count(self):
+        if not hasattr(self, "_count"):
+            self._count = self.query.count()
+        return self._count
+
+    def __len__(self):
+        return self.count()
+
+    def ordering(self):
+        return self.query.ordering(self.count())
+
+    def __getitem__(self, item):
+        from .models import Service
+
+        if not isinstance(item, slice) or item.step not in (None, 1):
+            raise TypeError("SearchResults can only be sliced.")
+        start = item.start or 0
+        stop = self.count() if item.stop is None else item.stop
+        ids = self.query.page(start, max(0, stop - start), self.count())
+        services = Service.objects.using(self.query.using).filter(pk__in=ids)
+        if ids:
+            order = Case(
+                *(When(pk=pk, then=Value(position)) for position, pk in enumerate(ids)), output_field=IntegerField()
+            )
+            services = services.order_by(order)
+        if hasattr(self.query, "annotations"):
+            services = services.annotate(**self.query.annotations(ids))
+        return self.prepare(services)

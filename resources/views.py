@@ -6,6 +6,11 @@ from django.views.decorators.http import require_safe
 from . import geo
 from .filters import ServiceFilter
 from .models import Organization, Service, Taxonomy, TaxonomyTerm
+from .search import SearchResults
+
+# How many hotlines the home page shows, and a search that found nothing offers instead: the first in the
+# curators' order (the hotlines page lists them all, a page at a time).
+FIRST_HOTLINES = 6
 
 
 def _hotlines(regions=()):
@@ -16,16 +21,23 @@ def _hotlines(regions=()):
 @require_safe
 def home(request):
     needs = TaxonomyTerm.objects.of(Taxonomy.NEEDS).filter(parent__isnull=True).order_by("position", "name")
-    return render(request, "resources/home.html", {"hotlines": _hotlines(), "needs": needs})
+    hotlines = _hotlines()
+    context = {
+        "hotlines": hotlines[:FIRST_HOTLINES],
+        "more_hotlines": hotlines[FIRST_HOTLINES:].exists(),
+        "needs": needs,
+    }
+    return render(request, "resources/home.html", context)
 
 
 @require_safe
 def search(request):
     # The ZIP code or location in the query is used for this request only: never stored or logged.
     filterset = ServiceFilter(request.GET or None, queryset=Service.objects.published())
-    results = filterset.qs.for_listing()
+    results = filterset.results(prepare=lambda services: services.for_listing())
     page = Paginator(results, settings.RESULTS_PER_PAGE).get_page(request.GET.get("page"))
     services = list(page.object_list)
+    facets = filterset.facets()
     origin = filterset.origin()
     if origin:
         geo.place_the_results(services)
@@ -41,16 +53,21 @@ def search(request):
         "problems": filterset.problems(),
         "query_was_shortened": filterset.query_was_shortened(),
         "active_filters": filterset.active_filters(),
-        "facets": filterset.facets(),
-        # When nothing matches, a person still gets somewhere to turn.
-        "fallback_hotlines": _hotlines(filterset.regions()) if not services else [],
+        "facets": facets,
+        # With very many results, how they are ordered (search.IndexQuery.ordering); None through the queryset.
+        "ordering": results.ordering() if isinstance(results, SearchResults) else None,
+        "counts_are_estimates": any(choice.approximate for choices in facets.values() for choice in choices),
+        # When nothing matches, a person still gets somewhere to turn: the first hotlines in the curators'
+        # order (the hotlines page lists them all).
+        "fallback_hotlines": _hotlines(filterset.regions())[:FIRST_HOTLINES] if not services else [],
     }
     return render(request, "resources/search.html", context)
 
 
 @require_safe
 def hotlines(request):
-    return render(request, "resources/hotlines.html", {"hotlines": _hotlines()})
+    page = Paginator(_hotlines(), settings.RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "resources/hotlines.html", {"page": page})
 
 
 @require_safe

@@ -118,3 +118,15 @@ def populations(db):
 @pytest.fixture
 def a_monday_noon_utc():
     return datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (lists kept a few minutes, rate limits)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+# Browser tests: skipped loudly where Chromium is missing (tests/browser_support.py).
+from .browser_support import pytest_collection_modifyitems, pytest_terminal_summary  # noqa: E402, F401

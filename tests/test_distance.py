@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 import zipcodes
+from django.core.cache import cache
 from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
@@ -315,9 +316,11 @@ def test_search_page_runs_a_constant_number_of_queries_with_distance(client, db,
 
     url = "/search/?near=77002&within=50"
     add(range(1))
+    cache.clear()  # the search form's lists of what is in use are kept a few minutes: count them both times
     with CaptureQueriesContext(connection) as one:
         client.get(url)
     add(range(1, 12))
+    cache.clear()
     with django_assert_num_queries(len(one)):
         html = client.get(url).content.decode()
     assert "Clinic 11" in html

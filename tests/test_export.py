@@ -319,6 +319,22 @@ def test_a_large_export_built_by_worker_processes_is_the_one_built_here(needs, m
     assert built_here == []  # every chunk came from a worker
 
 
+@pytest.mark.django_db(transaction=True)
+def test_workers_never_use_a_connection_left_open_in_this_process(needs, monkeypatch):
+    """A connection close_all() cannot see (another context's, as while Playwright's event loop runs) stays
+    open across the fork: the workers must open their own instead of reading over this process's socket."""
+    bulk_directory(40, needs["record-clearing"])
+    serial, count = export_text("ndjson")
+    monkeypatch.setattr(export, "PARALLEL_AFTER", 10)
+    monkeypatch.setattr(export, "CHUNK_SIZE", 3)
+    if not export._can_fork(export.public_services()):
+        pytest.skip("this database cannot be read from another process (SQLite in memory)")
+    monkeypatch.setattr(export.db.connections, "close_all", lambda: None)
+    assert export.db.connection.connection is not None  # open, and left open for the fork
+    assert export_text("ndjson") == (serial, count)
+    assert count == 40
+
+
 def test_attributes_and_metadata_of_any_object_come_out_where_they_belong(world, needs):
     office = world["legal"].service_at_locations.get().location
     phone = world["legal"].phones.first()

@@ -200,7 +200,12 @@ def test_generic_attributes_and_metadata_are_stored_and_emitted_where_they_were(
     document = service_document(SERVICE_ID)
     (emitted,) = [item for item in document["attributes"] if item["id"] == str(attribute.uuid)]
     assert (emitted["link_entity"], emitted["link_id"], emitted["value"]) == ("link_entity", SERVICE_ID, "value")
-    assert document["metadata"] == [
+    # The imported metadata first, then what our history recorded: the import created the service.
+    imported, *recorded = document["metadata"]
+    assert [(item["last_action_type"], item["field_name"], item["updated_by"]) for item in recorded] == [
+        ("create", "id", "HSDS import")
+    ]
+    assert [imported] == [
         {
             "id": str(metadata.uuid),
             "resource_id": SERVICE_ID,
@@ -412,6 +417,33 @@ def _published_documents():
     return [mapping.service_document(service) for service in services]
 
 
+def _metadata_apart(documents):
+    """The documents without their metadata, and the metadata found anywhere in them, by id."""
+    found = {}
+
+    def strip(value):
+        if isinstance(value, list):
+            return [strip(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        for item in value.get("metadata", ()):
+            found[item["id"]] = item
+        return {key: strip(item) for key, item in value.items() if key != "metadata"}
+
+    return strip(documents), found
+
+
+def assert_same_but_for_the_import_history(before, after, label):
+    """`after` is `before` imported elsewhere: the same documents, the history `before` told carried over
+    as metadata (now on the objects it names), and the import's own history added, by its label."""
+    before, told = _metadata_apart(before)
+    after, tells = _metadata_apart(after)
+    assert after == before
+    assert told  # the first database's history was in the export
+    assert {key: tells.get(key) for key in told} == told
+    assert {item["updated_by"] for key, item in tells.items() if key not in told} == {label}
+
+
 def test_our_export_imported_into_an_empty_database_exports_the_same():
     load_demo_data()
     terms = [mapping.term_document(term) for term in mapping.terms_for_documents(TaxonomyTerm.objects.all())]
@@ -421,7 +453,7 @@ def test_our_export_imported_into_an_empty_database_exports_the_same():
     assert not Service.objects.exists()
     report = importer.import_documents(json.loads(json.dumps(terms + documents)), publish=True)
     assert (report.imported, report.invalid, report.warnings) == (len(terms) + len(documents), [], [])
-    assert _published_documents() == documents
+    assert_same_but_for_the_import_history(documents, _published_documents(), "HSDS import")
 
 
 def test_our_csv_package_imported_into_an_empty_database_exports_the_same(tmp_path):
@@ -436,7 +468,7 @@ def test_our_csv_package_imported_into_an_empty_database_exports_the_same(tmp_pa
     _wipe()
     report = importer.import_path(tmp_path / "package.zip", publish=True)
     assert (report.invalid, report.warnings) == ([], [])
-    assert _published_documents() == documents
+    assert_same_but_for_the_import_history(documents, _published_documents(), "HSDS import: package.zip")
 
 
 def test_confidential_place_stays_confidential_when_an_outside_file_omits_our_field(examples):

@@ -3,15 +3,18 @@ edit, misspellings, and input that can never break a query. The same tests run o
 PostgreSQL (tsvector, pg_trgm): CI runs the suite on both."""
 
 import datetime
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resources import search
 from resources.demo import load_demo_data
+from resources.filters import ServiceFilter
 from resources.models import Organization, SearchSynonym, Service, ServiceTerm, TaxonomyTerm
 
 from .conftest import make_hotline, make_service
@@ -64,6 +67,15 @@ def test_the_right_listing_comes_first(demo, text, expected, within):
     found = names(text)
     assert expected in Service.objects.values_list("name", flat=True), "the label names no demo listing"
     assert expected in found[:within], found[:5]
+
+
+@pytest.mark.parametrize(("text", "expected", "within"), LABELLED, ids=[item[0] for item in LABELLED])
+def test_the_right_listing_comes_first_on_the_search_page(demo, text, expected, within):
+    """The page searches the index alone (ServiceFilter.results()): the same listing must come first."""
+    filterset = ServiceFilter(QueryDict(urlencode({"q": text})), queryset=Service.objects.published())
+    assert filterset.on_index()
+    found = [service.name for service in filterset.results()[0:5]]
+    assert expected in found[:within], found
 
 
 def test_there_are_enough_labelled_queries_in_both_languages_with_misspellings():

@@ -1,6 +1,7 @@
 from http import HTTPStatus
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -122,6 +123,7 @@ def test_verified_listing_shows_the_date(client, world):
 
 
 def _query_count(client, url):
+    cache.clear()  # the search form's lists of what is in use are kept a few minutes: count them every time
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == HTTPStatus.OK
@@ -325,3 +327,39 @@ def test_ambiguous_region_name_asks_which_one(client, world):
     page = html(client, "/search/?region=Punjab")
     assert "names several places" in page
     assert "IN-PB" in page
+
+
+def _hotline_names(page):
+    return [name for name in (f"Extra Line {number:02d}" for number in range(30)) if name in page]
+
+
+def test_home_shows_the_first_hotlines_and_the_hotlines_page_lists_them_all_a_page_at_a_time(client, world, settings):
+    settings.RESULTS_PER_PAGE = 10
+    for number in range(30):
+        make_hotline(make_service(name=f"Extra Line {number:02d}"), position=number + 1)
+    home = html(client, "/")
+    assert _hotline_names(home) == [f"Extra Line {number:02d}" for number in range(6)]
+    assert "More hotlines" in home
+    pages = [html(client, f"/hotlines/?page={number}") for number in (1, 2, 3, 4)]
+    shown = [_hotline_names(page) for page in pages]
+    assert [len(names) for names in shown] == [10, 10, 10, 0]
+    assert [name for names in shown for name in names] == [f"Extra Line {number:02d}" for number in range(30)]
+    assert "Page 1 of 4" in pages[0]
+    assert 'rel="next"' in pages[0]
+    # The world's own hotline comes after the thirty in the curators' order.
+    assert "National Trafficking Line" in pages[3]
+    # The same page (the language links keep the query string as it was typed).
+    nonsense = html(client, "/hotlines/?page=nonsense")
+    assert nonsense.replace("?page=nonsense", "?page=1") == pages[0]
+
+
+def test_home_links_to_all_hotlines_when_it_shows_them_all(client, world):
+    assert "All hotlines and what happens" in html(client, "/")
+
+
+def test_result_counts_are_grouped_in_thousands(client, needs):
+    from .test_export import bulk_directory
+
+    bulk_directory(1005, needs["record-clearing"])
+    page = html(client, "/search/")
+    assert "1,005 results" in page

@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.urls import path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
@@ -29,7 +30,8 @@ urlpatterns = [
         SpectacularJSONAPIView.as_view(renderer_classes=[OpenApiJsonRenderer2, OpenApiJsonRenderer]),
         name="openapi",
     ),
-    path("docs/", views.DocsView.as_view(url_name="api:openapi"), name="docs"),
+    # Swagger UI draws its icons as data: images; only this page's policy allows them.
+    path("docs/", csp_update({"img-src": ["data:"]})(views.DocsView.as_view(url_name="api:openapi")), name="docs"),
     path("docs", RedirectView.as_view(pattern_name="api:docs", permanent=True)),
     path("profile", RedirectView.as_view(pattern_name="api:profile", permanent=True)),
     re_path(r"^(?P<path>.+)/$", views.without_trailing_slash),

@@ -172,8 +172,10 @@ def profile_schema(request, name):
 def services(request):
     filterset = _service_filter(request)
     options = _options(ServiceListOptions, request, filterset)
+    # A page comes from the index when it can (filterset.results()); the ndjson stream of every result, by id,
+    # from the queryset.
     return _answer(
-        filterset.qs,
+        filterset.qs if options["format"] == "ndjson" else filterset.results(),
         options,
         lambda rows: documents.service_documents(rows, minimal=options["minimal"], full=options["full"]),
     )

@@ -62,7 +62,7 @@ def _chunks(queryset, chunk_size, *, as_text):
         return
     # Forked children must not share this process's connection: each opens its own.
     db.connections.close_all()
-    pool = multiprocessing.get_context("fork").Pool(WORKERS)
+    pool = multiprocessing.get_context("fork").Pool(WORKERS, initializer=_start_worker)
     try:
         ahead = collections.deque()
         for pks in keys:
@@ -101,6 +101,19 @@ def _key_chunks(services, size):
 
 # In a worker process: the terms it has read, shared by all the chunks it builds.
 _worker_terms = {}
+# In a worker process: the connections it inherited, kept and never used.
+_inherited = []
+
+
+def _start_worker():
+    """Give a forked worker connections of its own. close_all() before the fork closes what this thread
+    sees, but a connection can be open where it cannot look (Django keeps them per thread, and per context
+    while an event loop runs, as under Playwright's synchronous API): a child using it would talk over the
+    parent's socket, and two children over the same one read each other's rows. The inherited ones are
+    kept, not closed: closing would end the parent's session; a worker leaves by os._exit, closing nothing."""
+    for alias in db.connections:
+        _inherited.append(db.connections[alias])
+        db.connections[alias] = db.connections.create_connection(alias)
 
 
 def _chunk(pks, as_text, terms=None):

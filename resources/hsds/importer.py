@@ -62,8 +62,8 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .. import history, search
 from .. import phones as phone_numbers
-from .. import search
 from ..models import (
     Accessibility,
     Address,
@@ -243,6 +243,9 @@ CLEAN_MEMO = {
     ServiceTerm,
     Attribute,
 }
+# The author the listings' history gives an import that names none.
+DEFAULT_LABEL = "HSDS import"
+
 # Objects many records repeat (every service of an organization carries it): a repeat that is
 # identical to what was already imported is not checked again.
 REPEATED = {Organization, Program, Taxonomy, TaxonomyTerm}
@@ -442,22 +445,24 @@ def iter_records(items):
 # --- public API -----------------------------------------------------------------------------------------
 
 
-def import_path(path, *, publish=False, progress=None):
+def import_path(path, *, publish=False, progress=None, by=None, label=None):
     """Import an HSDS JSON file or a tabular package (folder or zip); see import_documents."""
     records = iter_records(iter_path(path))
-    return _Importer(publish=publish, progress=progress).run(records, source=str(path))
+    label = label or f"{DEFAULT_LABEL}: {Path(path).name}"
+    return _Importer(publish=publish, progress=progress, by=by, label=label).run(records, source=str(path))
 
 
-def import_documents(documents, *, publish=False, progress=None):
+def import_documents(documents, *, publish=False, progress=None, by=None, label=None):
     """Import HSDS documents (a document, a Page, or an iterable of them); returns an ImportReport.
 
     `progress`, when given, is told how many records were done after each chunk (`progress.update(n)`,
-    as a tqdm bar does).
+    as a tqdm bar does). The listings' history names `by` (a user, e.g. the curator approving a partner's
+    proposal) and `label` (what the import was) as the author of each change it makes.
     """
     if isinstance(documents, dict):
         documents = [documents]
     records = iter_records((None, document) for document in documents)
-    return _Importer(publish=publish, progress=progress).run(records, source=None)
+    return _Importer(publish=publish, progress=progress, by=by, label=label or DEFAULT_LABEL).run(records, source=None)
 
 
 # --- checking constraints in Python ---------------------------------------------------------------------
@@ -1123,9 +1128,10 @@ def _prepare(items):
 
 
 class _Importer:
-    def __init__(self, *, publish, progress):
+    def __init__(self, *, publish, progress, by=None, label=DEFAULT_LABEL):
         self.publish = publish
         self.progress = progress
+        self.by, self.label = by, label
         self.report = ImportReport()
         self.walker = _Walker()
         self.info = self.walker.info
@@ -1536,12 +1542,14 @@ class _Importer:
         for node in self.nodes.values():
             by_model.setdefault(node.key[0], []).append(node)
             pointed_at.update(target[0] for target in node.pending.values())
-        # New services or term links: indexed for search once each, at the end (nothing to do otherwise).
+        # New services or term links: indexed for search once each, at the end (nothing to do otherwise: the
+        # index's triggers then follow every row as it is written).
         adding = any(node.original is None for model in (Service, ServiceTerm) for node in by_model.get(model, ()))
-        with search.bulk_index() if adding else contextlib.nullcontext(set()) as touched:
+        with search.bulk_index() if adding else contextlib.nullcontext(None) as touched:
             self._write_models(by_model, pointed_at, touched)
 
     def _write_models(self, by_model, pointed_at, touched):
+        written = []  # (model, history type, rows) of the listings' rows written, for their history
         for model in WRITE_ORDER:
             nodes = by_model.get(model, ())
             info = self.info[model]
@@ -1556,17 +1564,36 @@ class _Importer:
                 if now != node.original:
                     changed.append(node.obj)
                     fields.update(name for name, a, b in zip(info.attnames, now, node.original, strict=True) if a != b)
+            tracked = model in history.TRACKED
             if new:
                 # A new service's key is needed for its search entry too.
                 _insert(model, new, keys=model in pointed_at or model is Service)
                 self.report.created_rows += len(new)
-                if model is Service:
-                    touched.update(service.pk for service in new)
-                elif model is ServiceTerm:
-                    touched.update(link.service_id for link in new)
+                if touched is not None:
+                    # The index's insert triggers are paused: the services these rows change are indexed at the end.
+                    touched.update(_services_indexed_with(model, new))
+                if tracked:
+                    written.append((model, "+", new))
             if changed:
                 model.objects.bulk_update(changed, sorted(fields), batch_size=200)
                 self.report.updated_rows += len(changed)
+                if tracked:
+                    written.append((model, "~", changed))
+        # Once every row is as written (an address's history reads whether its place is confidential). New rows
+        # whose keys were not read back are found by uuid: reading their keys would cost more than the history.
+        now = timezone.now()
+        for model, history_type, objs in written:
+            if model is Hotline:
+                column, keys = "service_id", [obj.service_id for obj in objs]
+            elif objs[0].__dict__.get("id") is not None:
+                column, keys = "id", [obj.__dict__["id"] for obj in objs]
+            else:
+                db = connections[router.db_for_write(model)]
+                field = model._meta.get_field("uuid")
+                column, keys = "uuid", [_uuid_value(obj.uuid, field, db) for obj in objs]
+            history.record(
+                model, keys, history_type=history_type, by=self.by, reason=self.label, column=column, when=now
+            )
 
     def _remember(self, record):
         """After the write: what later records may refer to or repeat."""
@@ -1605,7 +1632,40 @@ class _Importer:
         with transaction.atomic():
             for (model, name, pk), uuids in updates.items():
                 for start in range(0, len(uuids), 900):
-                    model.objects.filter(uuid__in=uuids[start : start + 900]).update(**{name: pk})
+                    rows = model.objects.filter(uuid__in=uuids[start : start + 900])
+                    if model in history.TRACKED:
+                        keys = list(rows.values_list("pk", flat=True))
+                        rows.update(**{name: pk})
+                        history.record(model, keys, history_type="~", by=self.by, reason=self.label)
+                    else:
+                        rows.update(**{name: pk})
+
+
+def _services_indexed_with(model, rows):
+    """The ids of the services whose search entry (text or keys, migration 0007) new `rows` of `model` change:
+    the service's own row, its term links, hotline, places and their links, phones, languages and areas."""
+    if model is Service:
+        return {row.pk for row in rows}
+    if model in (ServiceTerm, ServiceAtLocation, ServiceArea, Hotline, Phone):
+        return {row.service_id for row in rows} - {None}
+    if model is Language:
+        # As Service.objects.language_offers() counts them: the service, its phone lines, its places.
+        services = {row.service_id for row in rows}
+        services |= _services_of(Phone.objects, "pk", {row.phone_id for row in rows if row.phone_id})
+        services |= _services_of(ServiceAtLocation.objects, "location_id", {row.location_id for row in rows})
+        return services - {None}
+    if model is Address:
+        return _services_of(ServiceAtLocation.objects, "location_id", {row.location_id for row in rows})
+    return set()
+
+
+def _services_of(manager, column, values):
+    """service_id of the rows of `manager` whose `column` is one of `values`."""
+    values, found = sorted(value for value in values if value is not None), set()
+    for start in range(0, len(values), 900):
+        rows = manager.filter(**{f"{column}__in": values[start : start + 900]}).values_list("service_id", flat=True)
+        found.update(rows)
+    return found - {None}
 
 
 class _Node:

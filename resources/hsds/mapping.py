@@ -19,6 +19,7 @@ import uuid as uuid_module
 from django.core.exceptions import ValidationError
 from django.db import models as dj
 
+from .. import history
 from ..models import (
     Accessibility,
     Address,
@@ -303,8 +304,16 @@ def hotline_fields_from(document):
 # as its documents are written).
 
 _CHILDREN = "_hsds_children"
-# Children that only a loader attaches: the generic attributes and metadata kept by HSDS id (records.py).
-_GENERIC = {"generic_attributes", "metadata"}
+# Children that only a loader attaches: the generic attributes and metadata kept by HSDS id (records.py),
+# and the changes the listings' history recorded (history.py).
+_GENERIC = {"generic_attributes", "metadata", "history"}
+# Whose history a document tells, and how it is read: a service tells its own and its parts', a place its
+# own and its addresses' (a confidential place none), an organization its own.
+_HISTORY = {
+    Service: history.service_changes,
+    Location: history.place_changes,
+    Organization: history.organization_changes,
+}
 
 
 def children(obj, name):
@@ -315,6 +324,9 @@ def children(obj, name):
         return list(Attribute.objects.filter(link_id=obj.uuid).select_related("taxonomy_term__taxonomy"))
     if name == "metadata":
         return list(Metadata.objects.filter(resource_id=obj.uuid))
+    if name == "history":
+        read = _HISTORY.get(type(obj)._meta.concrete_model)
+        return read([obj]).get(obj.pk, []) if read is not None else []
     if name == "public_locations":
         return list(Location.objects.public().filter(organization=obj).select_related("organization"))
     return list(getattr(obj, name).all())
@@ -328,15 +340,46 @@ def _ids(document, **links):
 
 
 def _records(document, obj, table):
-    """The generic attributes and metadata kept for this object, as HSDS nests them in its document."""
+    """The generic attributes and metadata kept for this object, as HSDS nests them in its document: the
+    metadata imported with it, then the changes its history recorded (those not imported already: our own
+    export, imported again, brings them back as metadata)."""
     attributes = [
         attribute_document(attribute, link_entity=attribute.link_entity or table, link_id=obj.uuid)
         for attribute in children(obj, "generic_attributes")
     ]
     if attributes:
         document.setdefault("attributes", []).extend(attributes)
-    _put(document, "metadata", [plain(item) | {"resource_id": str(obj.uuid)} for item in children(obj, "metadata")])
+    items, changes = children(obj, "metadata"), children(obj, "history")
+    if items or changes:
+        metadata = [_imported_metadata(item, obj) for item in items]
+        imported = {item["id"] for item in metadata}
+        metadata += [metadata_document(change) for change in changes if change.id not in imported]
+        _put(document, "metadata", metadata)
     return document
+
+
+def _imported_metadata(item, obj):
+    """An imported Metadata row as HSDS metadata, its empty values too (HSDS requires every field)."""
+    document = plain(item) | {"resource_id": str(obj.uuid)}
+    for name in FIELDS[Metadata]:
+        document.setdefault(name, "")
+    return document
+
+
+def metadata_document(change):
+    """A change the history recorded (history.Change) as HSDS metadata: every field present, as HSDS
+    requires, even when empty (a value set where there was none)."""
+    return {
+        "id": change.id,
+        "resource_id": change.resource_id,
+        "resource_type": change.resource_type,
+        "last_action_date": change.date.isoformat(),
+        "last_action_type": change.action,
+        "field_name": change.field_name,
+        "previous_value": change.previous_value,
+        "replacement_value": change.replacement_value,
+        "updated_by": change.updated_by,
+    }
 
 
 def language_document(language, **links):
@@ -446,9 +489,14 @@ def service_at_location_document(sal, *, with_location=True, service_id=None):
     document = _ids(plain(sal), service_id=service_id or sal.service.uuid, location_id=sal.location.uuid)
     link = {"service_at_location_id": sal.uuid}
     _put(document, "phones", [phone_document(p, **link) for p in children(sal, "phones")])
-    _put(document, "schedules", [schedule_document(s, **link) for s in children(sal, "schedules")])
-    _put(document, "contacts", [contact_document(c, **link) for c in children(sal, "contacts")])
-    _records(document, sal, "service_at_location")
+    if sal.location.is_confidential:
+        # At a confidential place the public gets the intake phone, nothing written about the place itself:
+        # the link's description, hours, contacts, attributes and metadata are free text that may name it.
+        document.pop("description", None)
+    else:
+        _put(document, "schedules", [schedule_document(s, **link) for s in children(sal, "schedules")])
+        _put(document, "contacts", [contact_document(c, **link) for c in children(sal, "contacts")])
+        _records(document, sal, "service_at_location")
     if with_location:
         document["location"] = location_document(sal.location)
     return document
@@ -640,24 +688,42 @@ class _Loader:
             link.taxonomy_term = self.terms[link.taxonomy_term_id]
 
     def records(self, roots):
-        """The generic attributes and metadata of every loaded object, by its HSDS id."""
+        """The generic attributes and metadata of every loaded object, by its HSDS id, and the history of the
+        services, places and organizations among them."""
         objects = [*roots, *self.loaded]
         for obj in objects:
             # Loaded, with nothing attached: `children` reads that as no records either.
             if _CHILDREN not in obj.__dict__:
                 obj.__dict__[_CHILDREN] = {}
-        if not _has_records():
-            return
-        by_id = {obj.uuid: obj for obj in objects}
-        ids = list(by_id)
-        for start in range(0, len(ids), 10_000):
-            some = ids[start : start + 10_000]
-            attributes = list(Attribute.objects.filter(link_id__in=some).order_by("link_entity", "pk"))
-            self.term_links(attributes)
-            for attribute in attributes:
-                by_id[attribute.link_id].__dict__[_CHILDREN].setdefault("generic_attributes", []).append(attribute)
-            for item in Metadata.objects.filter(resource_id__in=some):
-                by_id[item.resource_id].__dict__[_CHILDREN].setdefault("metadata", []).append(item)
+        imported = set()
+        if _has_records():
+            by_id = {obj.uuid: obj for obj in objects}
+            ids = list(by_id)
+            for start in range(0, len(ids), 10_000):
+                some = ids[start : start + 10_000]
+                attributes = list(Attribute.objects.filter(link_id__in=some).order_by("link_entity", "pk"))
+                self.term_links(attributes)
+                for attribute in attributes:
+                    by_id[attribute.link_id].__dict__[_CHILDREN].setdefault("generic_attributes", []).append(attribute)
+                for item in Metadata.objects.filter(resource_id__in=some):
+                    by_id[item.resource_id].__dict__[_CHILDREN].setdefault("metadata", []).append(item)
+                    imported.add(str(item.uuid))
+        self.history(objects, imported)
+
+    def history(self, objects, imported):
+        """Each service's, place's and organization's recorded changes, one query per kind of row, leaving out
+        those already imported as metadata (wherever in the chunk that metadata sits)."""
+        by_model = {}
+        for obj in objects:
+            by_model.setdefault(type(obj)._meta.concrete_model, {})[obj.pk] = obj
+        for model, read in _HISTORY.items():
+            found = by_model.get(model)
+            if not found:
+                continue
+            for key, changes in read(list(found.values())).items():
+                changes = [change for change in changes if change.id not in imported]
+                if changes:
+                    found[key].__dict__[_CHILDREN]["history"] = changes
 
 
 def _has_records():

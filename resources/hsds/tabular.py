@@ -265,6 +265,7 @@ _NESTED = {
     "required_documents": "required_document",
     "contacts": "contact",
     "attributes": "attribute",
+    "metadata": "metadata",
     "taxonomy_term": "taxonomy_term",
     "taxonomy_detail": "taxonomy",
     "programs": "program",

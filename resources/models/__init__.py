@@ -1,10 +1,19 @@
 from .base import HSDSModel, Tristate
 from .details import Contact, Language, Phone, Schedule
+from .freshness import ReminderSent
 from .organizations import Funding, Organization, OrganizationIdentifier, Program
 from .places import Accessibility, Address, Location, ServiceArea, ServiceAtLocation
 from .records import Attribute, Metadata, MetaTableDescription
 from .search import SearchDocument, SearchSynonym
-from .services import CostOption, Hotline, PublicService, RequiredDocument, Service, ServiceTerm
+from .services import (
+    CostOption,
+    Hotline,
+    PublicService,
+    RequiredDocument,
+    Service,
+    ServiceTerm,
+    ServiceTranslation,
+)
 from .taxonomy import Taxonomy, TaxonomyTerm
 
 __all__ = [
@@ -25,6 +34,7 @@ __all__ = [
     "Phone",
     "Program",
     "PublicService",
+    "ReminderSent",
     "RequiredDocument",
     "Schedule",
     "SearchDocument",
@@ -33,6 +43,7 @@ __all__ = [
     "ServiceArea",
     "ServiceAtLocation",
     "ServiceTerm",
+    "ServiceTranslation",
     "Taxonomy",
     "TaxonomyTerm",
     "Tristate",

@@ -8,19 +8,20 @@ import pycountry
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from .. import phones
-from .base import HSDSModel
+from .base import HSDSModel, ListingHistory
 from .places import validate_country_code
 
 WEEKDAYS = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
 ]
 HSDS_WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
@@ -65,13 +66,13 @@ class Contact(HSDSModel):
 
 class Phone(HSDSModel):
     class Type(models.TextChoices):
-        VOICE = "voice", "Voice call"
-        CELL = "cell", "Mobile phone"
-        TEXT = "text", "Text message (SMS)"
-        TEXTPHONE = "textphone", "Textphone / TTY"
-        VIDEO = "video", "Video call / sign language"
-        FAX = "fax", "Fax"
-        PAGER = "pager", "Pager"
+        VOICE = "voice", _("Voice call")
+        CELL = "cell", _("Mobile phone")
+        TEXT = "text", _("Text message (SMS)")
+        TEXTPHONE = "textphone", _("Textphone / TTY")
+        VIDEO = "video", _("Video call / sign language")
+        FAX = "fax", _("Fax")
+        PAGER = "pager", _("Pager")
 
     CALL_TYPES = (Type.VOICE, Type.CELL, Type.TEXTPHONE, Type.VIDEO)
 
@@ -105,6 +106,8 @@ class Phone(HSDSModel):
     )
     description = models.CharField(max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first.")
+
+    history = ListingHistory(indexed=["service"])
 
     class Meta:
         ordering = ["position", "pk"]
@@ -256,6 +259,7 @@ class Schedule(HSDSModel):
     )
 
     objects = ScheduleQuerySet.as_manager()
+    history = ListingHistory(indexed=["service"])
 
     class Meta:
         ordering = ["-open_24_7", "opens_at", "pk"]
@@ -336,6 +340,13 @@ def language_name(code):
     return language.name if language else code
 
 
+def language_label(code):
+    """A language's name as a page shows it: in the visitor's language where pycountry has it."""
+    from .. import regions
+
+    return regions.shown("iso639-3", language_name(code))
+
+
 def normalise_language(value):
     """ISO 639: the two-letter code when there is one, else the three-letter code; names accepted."""
     text = (value or "").strip()
@@ -366,6 +377,8 @@ class Language(HSDSModel):
     name = models.CharField(max_length=100, blank=True, help_text="Filled in from the code when left empty.")
     note = models.CharField(max_length=300, blank=True, help_text="E.g. 'through an interpreter'.")
 
+    history = ListingHistory(indexed=["service"])
+
     class Meta:
         ordering = ["code"]
         indexes = [models.Index(fields=["code", "service"], name="language_code_service_idx")]
@@ -376,6 +389,13 @@ class Language(HSDSModel):
 
     def __str__(self):
         return self.name or language_name(self.code)
+
+    @property
+    def label(self):
+        """The name as a page shows it: the standard name in the visitor's language, a name of its own as given."""
+        if not self.name or self.name == language_name(self.code):
+            return language_label(self.code)
+        return self.name
 
     def clean(self):
         self.code = normalise_language(self.code or self.name)

@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from .base import HSDSModel
+from .base import HSDSModel, ListingHistory
 
 
 class OrganizationQuerySet(models.QuerySet):
@@ -31,6 +31,7 @@ class Organization(HSDSModel):
     last_modified = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = OrganizationQuerySet.as_manager()
+    history = ListingHistory()
 
     class Meta:
         ordering = ["name"]

@@ -1,9 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 
 from .. import regions
-from .base import HSDSModel
+from .base import HSDSModel, ListingHistory
 
 
 def validate_country_code(value):
@@ -64,6 +65,7 @@ class Location(HSDSModel):
     )
 
     objects = LocationQuerySet.as_manager()
+    history = ListingHistory()
 
     class Meta:
         ordering = ["name"]
@@ -136,6 +138,8 @@ class Address(HSDSModel):
         help_text="ISO 3166-2 code derived from state/province, used to find services by region.",
     )
 
+    history = ListingHistory(indexed=["location"])
+
     class Meta:
         verbose_name_plural = "addresses"
         indexes = [models.Index(fields=["country", "subdivision"], name="address_region_idx")]
@@ -162,16 +166,18 @@ class Address(HSDSModel):
     def public_parts(self, confidential):
         """The address lines the public may see: only city, region and country for a confidential place."""
         if confidential:
-            parts = [self.city, self.state_province, regions.country_name(self.country)]
+            parts = [self.city, self.state_province, regions.country_label(self.country)]
             return [p for i, p in enumerate(parts) if p and p not in parts[:i]]
         lines = [self.address_1, self.address_2, self.city, self.state_province, self.postal_code]
-        return [p for p in lines if p] + [regions.country_name(self.country)]
+        return [p for p in lines if p] + [regions.country_label(self.country)]
 
 
 class ServiceAtLocation(HSDSModel):
     service = models.ForeignKey("resources.Service", on_delete=models.CASCADE, related_name="service_at_locations")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="service_at_locations")
     description = models.TextField(blank=True)
+
+    history = ListingHistory(indexed=["service"])
 
     class Meta:
         verbose_name = "service at location"
@@ -206,6 +212,8 @@ class ServiceArea(HSDSModel):
     extent_type = models.CharField(max_length=20, blank=True, help_text="geojson, topojson, kml or text.")
     uri = models.CharField("HSDS uri", max_length=500, blank=True)
 
+    history = ListingHistory(indexed=["service"])
+
     class Meta:
         indexes = [models.Index(fields=["kind", "country", "subdivision"], name="service_area_region_idx")]
         constraints = [
@@ -231,12 +239,12 @@ class ServiceArea(HSDSModel):
         if self.kind == self.Kind.OTHER:
             return self.name or self.description[:120] or "A described area"
         if self.kind == self.Kind.WORLDWIDE:
-            return "Worldwide"
+            return str(_("Worldwide"))
         if self.kind == self.Kind.COUNTRY:
-            return regions.country_name(self.country)
+            return regions.country_label(self.country)
         if self.kind == self.Kind.SUBDIVISION:
-            return f"{regions.subdivision_name(self.subdivision)}, {regions.country_name(self.country)}"
-        where = regions.subdivision_name(self.subdivision) if self.subdivision else regions.country_name(self.country)
+            return f"{regions.subdivision_label(self.subdivision)}, {regions.country_label(self.country)}"
+        where = regions.subdivision_label(self.subdivision) if self.subdivision else regions.country_label(self.country)
         return f"{self.city}, {where}"
 
     def clean(self):

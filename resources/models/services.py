@@ -1,4 +1,5 @@
 import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -6,18 +7,53 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
-from .base import HSDSModel, Tristate
+from .base import HSDSModel, ListingHistory, Tristate
 from .details import Phone, Schedule
 from .places import Location, ServiceArea, ServiceAtLocation
 
-STALE_AFTER = datetime.timedelta(days=365)
+
+def days_setting(name):
+    """A freshness interval (settings.FRESHNESS_*_DAYS) as a timedelta, read when used."""
+    return datetime.timedelta(days=getattr(settings, name))
+
+
+def checked_condition(since):
+    """Q: listings checked on or after the date `since`: verified then, or published again since then.
+
+    A listing never verified counts from its publication, or, published without a recorded transition (the
+    demo data), from its last change: the clock has to start somewhere, and starting it at the beginning
+    of time would hide every new listing at once. Service.checked_on says the same in Python.
+    """
+    start = datetime.datetime.combine(since, datetime.time.min, tzinfo=timezone.get_current_timezone())
+    return (
+        Q(assured_date__gte=since)
+        | Q(review_state_changed_at__gte=start)
+        | Q(assured_date__isnull=True, review_state_changed_at__isnull=True, last_modified__gte=start)
+    )
 
 
 class ServiceQuerySet(models.QuerySet):
     def published(self):
-        """What the public may see: published by a curator and not defunct. Every public read starts here."""
+        """What the public may see: published by a curator, not defunct, and checked within
+        FRESHNESS_HIDE_AFTER_DAYS (an older listing waits for a curator or partner to verify it).
+        Every public read starts here."""
+        hidden_before = timezone.localdate() - days_setting("FRESHNESS_HIDE_AFTER_DAYS")
+        return self.listed().filter(checked_condition(hidden_before))
+
+    def listed(self):
+        """Published and not defunct, however long ago it was checked (staff views and reminders)."""
         return self.filter(review_state=Service.ReviewState.PUBLISHED).exclude(status=Service.Status.DEFUNCT)
+
+    def not_checked_since(self, day):
+        """Listings last checked (see checked_condition) before the date `day`."""
+        return self.exclude(checked_condition(day))
+
+    def hidden_for_age(self):
+        """Published listings kept out of public view because nobody has checked them for too long."""
+        return self.listed().not_checked_since(timezone.localdate() - days_setting("FRESHNESS_HIDE_AFTER_DAYS"))
 
     def hotlines(self):
         """Hotlines in the order curators chose (the trafficking hotlines first), then by name."""
@@ -31,6 +67,12 @@ class ServiceQuerySet(models.QuerySet):
             "languages",
             "service_areas",
             models.Prefetch("terms", queryset=_terms_with_taxonomy()),
+            # Only the translation into the language of the page (one query, however many services).
+            models.Prefetch(
+                "translations",
+                queryset=ServiceTranslation.objects.filter(language=get_language() or settings.LANGUAGE_CODE),
+                to_attr="translations_in_language",
+            ),
             models.Prefetch(
                 "service_at_locations",
                 queryset=ServiceAtLocation.objects.select_related("location").prefetch_related(
@@ -132,6 +174,17 @@ class ServiceQuerySet(models.QuerySet):
         return self.filter(is_free=True)
 
 
+class Shown(NamedTuple):
+    """A listing text as a page shows it: the text, and the language code to mark it with when it is not in
+    the language of the page ("" when it is)."""
+
+    text: str
+    lang: str
+
+    def __str__(self):
+        return self.text
+
+
 def _terms_with_taxonomy():
     from .taxonomy import TaxonomyTerm
 
@@ -140,10 +193,10 @@ def _terms_with_taxonomy():
 
 class Service(HSDSModel):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        INACTIVE = "inactive", "Inactive"
-        DEFUNCT = "defunct", "Defunct (closed for good)"
-        TEMPORARILY_CLOSED = "temporarily closed", "Temporarily closed"
+        ACTIVE = "active", _("Active")
+        INACTIVE = "inactive", _("Inactive")
+        DEFUNCT = "defunct", _("Defunct (closed for good)")
+        TEMPORARILY_CLOSED = "temporarily closed", _("Temporarily closed")
 
     class ReviewState(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -152,10 +205,10 @@ class Service(HSDSModel):
         ARCHIVED = "archived", "Archived"
 
     class Delivery(models.TextChoices):
-        IN_PERSON = "in_person", "In person"
-        PHONE = "phone", "By phone"
-        TEXT = "text", "By text message"
-        ONLINE = "online", "Online"
+        IN_PERSON = "in_person", _("In person")
+        PHONE = "phone", _("By phone")
+        TEXT = "text", _("By text message")
+        ONLINE = "online", _("Online")
 
     organization = models.ForeignKey("resources.Organization", on_delete=models.PROTECT, related_name="services")
     name = models.CharField(max_length=300)
@@ -209,11 +262,16 @@ class Service(HSDSModel):
     last_modified = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = ServiceQuerySet.as_manager()
+    history = ListingHistory()
 
     class Meta:
         # The key breaks ties between equal names, so pages never repeat or skip a listing.
         ordering = ["name", "pk"]
-        indexes = [models.Index(fields=["review_state", "status"], name="service_public_idx")]
+        indexes = [
+            models.Index(fields=["review_state", "status"], name="service_public_idx"),
+            # Results through the queryset come in this order: a page of a broad filter stops early.
+            models.Index(fields=["name", "id"], name="service_name_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(minimum_age__isnull=True)
@@ -255,7 +313,19 @@ class Service(HSDSModel):
 
     @property
     def is_stale(self):
-        return self.assured_date is None or timezone.localdate() - self.assured_date > STALE_AFTER
+        """Not verified within FRESHNESS_STALE_AFTER_DAYS, or never: the public listing says so."""
+        return self.assured_date is None or timezone.localdate() - self.assured_date > days_setting(
+            "FRESHNESS_STALE_AFTER_DAYS"
+        )
+
+    @property
+    def checked_on(self):
+        """The date the freshness clock runs from (see checked_condition): the later of the last verification
+        and the last publication; never verified nor published through review: the last change."""
+        dates = [self.assured_date] if self.assured_date else []
+        if self.review_state_changed_at:
+            dates.append(timezone.localdate(self.review_state_changed_at))
+        return max(dates) if dates else timezone.localdate(self.last_modified)
 
     def terms_of(self, taxonomy_slug):
         """Terms of one vocabulary, from the prefetched terms when there are any."""
@@ -280,12 +350,42 @@ class Service(HSDSModel):
         return self.terms_of(Taxonomy.TRAFFICKING_TYPES)
 
     @property
+    def translation(self):
+        """The curators' translation into the visitor's language (the active one), or None."""
+        found = getattr(self, "translations_in_language", None)
+        if found is None:  # not prefetched by for_listing()
+            found = list(self.translations.filter(language=get_language() or settings.LANGUAGE_CODE))
+        return found[0] if found else None
+
+    @property
+    def shown_description(self):
+        """The description to show: the translation into the visitor's language when there is one, else the
+        original (see Shown)."""
+        return self._shown("description")
+
+    @property
+    def shown_application_process(self):
+        """How to get help, to show: translated when there is a translation, else the original."""
+        return self._shown("application_process")
+
+    def _shown(self, field):
+        translation = self.translation
+        if translation and getattr(translation, field):
+            return Shown(getattr(translation, field), "")
+        # Listings are written in the site's default language: a page in another language marks the original
+        # text as such (lang="en"), so screen readers read it with the right voice.
+        language = get_language() or settings.LANGUAGE_CODE
+        return Shown(getattr(self, field), "" if language == settings.LANGUAGE_CODE else settings.LANGUAGE_CODE)
+
+    @property
     def all_schedules(self):
-        """The service's own hours, or else the hours of its places (prefetched by for_listing)."""
+        """The service's own hours, or else the hours of its places (prefetched by for_listing). A confidential
+        place's hours stay private like the rest of it (their notes may say where the door is), as in the API."""
         own = list(self.schedules.all())
         if own:
             return own
-        return [schedule for sal in self.service_at_locations.all() for schedule in sal.location.schedules.all()]
+        places = [sal.location for sal in self.service_at_locations.all() if not sal.location.is_confidential]
+        return [schedule for place in places for schedule in place.schedules.all()]
 
     def open_state(self, moment=None):
         """True (open), False (closed) or None (no hours known), from the prefetched schedules."""
@@ -316,10 +416,38 @@ class Service(HSDSModel):
         if low is not None and high is not None:
             return f"{low}–{high}"
         if low is not None:
-            return f"{low} and over"
+            return gettext("%(low)s and over") % {"low": low}
         if high is not None:
-            return f"up to {high}"
+            return gettext("up to %(high)s") % {"high": high}
         return ""
+
+
+class ServiceTranslation(models.Model):
+    """A curator's translation of a listing's description and how to get help into one language of the site.
+
+    The service's own fields stay the original (and what the HSDS export carries); pages in this language
+    show the translation where it has the text. Not an HSDS object: HSDS 3.0 has no translations.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    description = models.TextField(blank=True)
+    application_process = models.TextField("how to get help", blank=True)
+
+    history = ListingHistory(indexed=["service"])
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "language"],
+                name="service_translation_unique_language",
+                violation_error_message="This listing already has a translation into that language.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service} ({self.get_language_display()})"
 
 
 class ServiceTerm(HSDSModel):
@@ -329,6 +457,8 @@ class ServiceTerm(HSDSModel):
     taxonomy_term = models.ForeignKey("resources.TaxonomyTerm", on_delete=models.PROTECT, related_name="+")
     link_type = models.CharField(max_length=100, blank=True)
     value = models.TextField(blank=True)
+
+    history = ListingHistory(indexed=["service"])
 
     class Meta:
         verbose_name = "service term"
@@ -392,17 +522,17 @@ class Hotline(models.Model):
     """What a person needs to know before reaching out to a hotline (ours; exported via our HSDS profile)."""
 
     class OperatorKind(models.TextChoices):
-        NON_GOVERNMENTAL = "non_governmental", "Non-governmental organisation"
-        GOVERNMENT = "government", "Government (not law enforcement)"
-        LAW_ENFORCEMENT = "law_enforcement", "Law enforcement"
-        UNKNOWN = "unknown", "Not known"
+        NON_GOVERNMENTAL = "non_governmental", _("Non-governmental organisation")
+        GOVERNMENT = "government", _("Government (not law enforcement)")
+        LAW_ENFORCEMENT = "law_enforcement", _("Law enforcement")
+        UNKNOWN = "unknown", _("Not known")
 
     class Reporting(models.TextChoices):
-        NEVER = "never", "Never"
-        WITH_CONSENT = "with_consent", "Only with your consent"
-        MAY = "may", "May, for example when someone is in danger"
-        ALWAYS = "always", "Yes: reports go to the authorities"
-        UNKNOWN = "unknown", "Not known"
+        NEVER = "never", _("Never")
+        WITH_CONSENT = "with_consent", _("Only with your consent")
+        MAY = "may", _("May, for example when someone is in danger")
+        ALWAYS = "always", _("Yes: reports go to the authorities")
+        UNKNOWN = "unknown", _("Not known")
 
     service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="hotline")
     operator_kind = models.CharField(max_length=30, choices=OperatorKind, default=OperatorKind.UNKNOWN)
@@ -425,6 +555,8 @@ class Hotline(models.Model):
     position = models.PositiveSmallIntegerField(
         default=100, help_text="Order on the home and hotlines pages: lower comes first."
     )
+
+    history = ListingHistory(indexed=["service"])
 
     class Meta:
         constraints = [

@@ -1,6 +1,7 @@
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 
 from .base import HSDSModel
 
@@ -86,6 +87,14 @@ class TaxonomyTerm(HSDSModel):
     term_uri = models.URLField(blank=True)
     language = models.CharField(max_length=20, blank=True, help_text="The language of the name (HSDS).")
     position = models.PositiveIntegerField(default=0, help_text="Order among its siblings.")
+    # The name in the other languages of the site, {"es": "...", "fr": "..."}: on the row itself, so the
+    # pages that show terms (cards, facets, the home page) read them with no query of their own.
+    name_translations = models.JSONField(
+        "translated names",
+        default=dict,
+        blank=True,
+        help_text='The name in other languages of the site, by language code, e.g. {"es": "Asesoría legal"}.',
+    )
 
     objects = TaxonomyTermQuerySet.as_manager()
 
@@ -101,9 +110,21 @@ class TaxonomyTerm(HSDSModel):
     def __str__(self):
         return f"{self.taxonomy.name}: {self.name}" if self.taxonomy_id else self.name
 
+    @property
+    def display_name(self):
+        """The name in the visitor's language (the active one) when a curator gave it, else the name."""
+        translations = self.name_translations if isinstance(self.name_translations, dict) else {}
+        return translations.get(get_language() or "") or self.name
+
     def clean(self):
         from django.core.exceptions import ValidationError
 
+        if not isinstance(self.name_translations, dict) or not all(
+            isinstance(name, str) for name in self.name_translations.values()
+        ):
+            raise ValidationError(
+                {"name_translations": 'Give the names as {"language code": "name"}.'}, code="name_translations"
+            )
         if self.parent_id is None:
             return
         if self.parent.taxonomy_id != self.taxonomy_id:

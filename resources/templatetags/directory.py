@@ -1,6 +1,12 @@
-from django import template
+import math
 
-from .. import phones
+from django import template
+from django.conf import settings
+from django.urls import reverse, translate_url
+from django.utils.formats import number_format
+from django.utils.translation import get_language, gettext, override
+
+from .. import geo, phones
 
 register = template.Library()
 
@@ -20,6 +26,63 @@ def without_filter(context, param, value=None):
     return f"?{encoded}" if encoded else "?"
 
 
+@register.simple_tag(takes_context=True)
+def other_languages(context):
+    """(code, name in its own language, address) of the page in each other language of the site: the same
+    page and query string under that language's prefix, so switching is a plain link (no form, no cookie)."""
+    request = context.get("request")
+    current = get_language()
+    here = _address_to_repeat(request) if request else ""
+    found = []
+    for code, name in settings.LANGUAGES:
+        if code == current:
+            continue
+        address = translate_url(here, code) if request else ""
+        if not request or address == here:
+            # A page that is no page of ours (a 404): that language's home page.
+            with override(code):
+                address = reverse("resources:home")
+        found.append((code, name, address))
+    return found
+
+
+def _address_to_repeat(request):
+    """This page's address for the language links: a browser's coordinates only as rounded as the search uses
+    them (geo.POINT_DECIMALS), never the precise point it sent, which the page must not repeat."""
+    if not ({"lat", "lon"} & set(request.GET)):
+        return request.get_full_path()
+    query = request.GET.copy()
+    for name in ("lat", "lon"):
+        values = []
+        for value in query.getlist(name):
+            try:
+                number = float(value)
+            except ValueError:
+                continue  # the search says it is not a coordinate; the link need not carry it
+            if math.isfinite(number):
+                values.append(f"{round(number, geo.POINT_DECIMALS):.{geo.POINT_DECIMALS}f}")
+        query.setlist(name, values)
+    return f"{request.path}?{query.urlencode()}"
+
+
 @register.filter
 def phone_display(number):
     return phones.display(number)
+
+
+@register.filter
+def grouped(number):
+    """A count with the visitor's language's thousands separator: "82,143", never "82143"."""
+    return number_format(number, force_grouping=True)
+
+
+@register.filter
+def choice_count(choice):
+    """A facet choice's count as shown after its label: "(12)", "(about 1,200)" for an estimate from a sample,
+    nothing when the sample could not tell."""
+    if choice.count is None:
+        return ""
+    number = grouped(choice.count)
+    if choice.approximate:
+        return "(" + gettext("about %(count)s") % {"count": number} + ")"
+    return f"({number})"

@@ -1,5 +1,6 @@
 import sys
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -27,12 +28,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--publish", action="store_true", help="Publish the imported services instead of queueing them."
         )
+        parser.add_argument(
+            "--by",
+            metavar="USERNAME",
+            help="The user the listings' change history names as the author (beside the file's name).",
+        )
 
-    def handle(self, *args, path, publish, **options):
+    def handle(self, *args, path, publish, by=None, **options):
+        if by is not None:
+            user = get_user_model().objects.filter(username=by).first()
+            if user is None:
+                raise CommandError(f"No user {by!r}: --by takes the username of an existing user.")
+            by = user
         # The bar shows itself only on a terminal, and only when the import takes more than a second.
         with tqdm(unit=" records", file=sys.stderr, delay=1, disable=None, dynamic_ncols=True) as bar:
             try:
-                report = import_path(path, publish=publish, progress=bar)
+                report = import_path(path, publish=publish, progress=bar, by=by)
             except ImportFileError as error:
                 raise CommandError(str(error), returncode=NOTHING_READ) from None
         self.stdout.write(f"HSDS import of {path}: {report.summary}.")

@@ -1,0 +1,226 @@
+"""Searching on the index alone (search.IndexQuery, ServiceFilter.results()): the same services, in the same
+order, as the queryset path; samples and tiers once results are many."""
+
+from urllib.parse import urlencode
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+
+from resources import facets, search
+from resources.filters import ServiceFilter
+from resources.models import Service, ServiceArea
+
+from .conftest import make_area, make_language, make_service
+from .world import build_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(needs, populations):
+    return build_world(needs, populations)
+
+
+def filterset(data):
+    return ServiceFilter(QueryDict(urlencode(data, doseq=True)), queryset=Service.objects.published())
+
+
+def by_index(data):
+    found = filterset(data)
+    assert found.on_index()
+    results = found.results()
+    return [service.pk for service in results[0 : results.count()]]
+
+
+def by_queryset(data):
+    return list(filterset(data).qs.values_list("pk", flat=True))
+
+
+SEARCHES = [
+    {},
+    {"q": "trafficking"},
+    {"q": "legal help"},
+    {"q": "clinic houston"},
+    {"q": "shelter texas"},
+    {"q": "visa"},
+    {"q": "vis"},  # still typing
+    {"q": "nothing like this anywhere"},
+    {"need": "legal-aid"},
+    {"need": ["legal-aid", "t-visa"]},
+    {"need": "legal-aid", "population": "foreign-nationals"},
+    {"population": "women"},
+    {"region": "UG"},
+    {"region": "US-TX"},
+    {"region": "US"},
+    {"region": ["UG", "US-CA"]},
+    {"language": "es"},
+    {"language": ["es", "lg"]},
+    {"delivery": "text"},
+    {"delivery": ["in_person", "online"]},
+    {"free": "on"},
+    {"q": "help", "region": "US", "free": "on"},
+    {"q": "trafficking", "delivery": "phone", "language": "en"},
+]
+
+
+@pytest.mark.parametrize("data", SEARCHES, ids=[urlencode(data, doseq=True) or "everything" for data in SEARCHES])
+def test_the_index_finds_what_the_queryset_finds_in_the_same_order(world, data):
+    assert by_index(data) == by_queryset(data)
+
+
+def test_the_index_never_shows_what_is_not_public(world):
+    from .world import HIDDEN
+
+    hidden = {world[name].pk for name in HIDDEN}
+    assert len(hidden) == 4
+    assert not hidden & set(by_index({}))
+
+
+def test_every_filter_of_the_search_page_runs_on_the_index_and_the_api_s_own_do_not(world):
+    assert filterset({"open_now": "on", "near": "77002", "within": "25", "q": "help", "need": "legal-aid"}).on_index()
+    assert filterset({"lat": "29.76", "lon": "-95.37", "free": "on", "language": "es"}).on_index()
+    from resources.api.filters import HSDSServiceFilter
+
+    def api(query):
+        return HSDSServiceFilter.from_query(QueryDict(query), queryset=Service.objects.published())
+
+    assert api("open_now=true&search=help").on_index()
+    assert not api("modified_after=2026-01-01").on_index()
+    assert not api(f"organization_id={world['legal'].organization.uuid}").on_index()
+    assert filterset({"q": "help", "need": "legal-aid"}).on_index()
+
+
+def test_a_page_past_the_end_is_empty(world):
+    results = filterset({"q": "trafficking"}).results()
+    assert list(results[results.count() : results.count() + 10]) == []
+
+
+@pytest.fixture
+def many(needs, populations):
+    """Sixty-four services, a third of them in Texas."""
+    made = []
+    for number in range(64):
+        service = make_service(
+            name=f"Harbor {number:02d}",
+            description="A harbor for people rebuilding their lives.",
+            terms=[needs["legal-aid"] if number % 2 else needs["emergency-shelter"]],
+        )
+        if number % 3 == 0:
+            make_area(service, ServiceArea.Kind.SUBDIVISION, subdivision="US-TX", country="US")
+        made.append(service)
+    return made
+
+
+def expected_estimate(services, buckets, has):
+    sampled = [service for service in services if service.pk % search.SAMPLE_BUCKETS < buckets and has(service)]
+    return facets.estimate(len(sampled) * search.SAMPLE_BUCKETS / buckets) if sampled else None
+
+
+def test_many_results_are_counted_on_a_sample_and_said_to_be_estimates(many, needs, monkeypatch):
+    monkeypatch.setattr(search, "EXACT_LIMIT", 10)
+    monkeypatch.setattr(search, "SAMPLE_TARGET", 20)
+    found = filterset({"q": "harbor"}).facets()
+    buckets = -(-search.SAMPLE_BUCKETS * 20 // 64)  # as IndexQuery.sample chooses them
+    need_counts = {choice.value: choice for choice in found["need"]}
+    legal = need_counts["legal-aid"]
+    assert legal.approximate
+    assert legal.count == expected_estimate(many, buckets, lambda service: service.name[-1] in "13579")
+    texas = {choice.value: choice for choice in found["region"]}["US-TX"]
+    assert texas.approximate
+    assert texas.count == expected_estimate(many, buckets, lambda service: int(service.name[-2:]) % 3 == 0)
+    # The total stays exact.
+    assert filterset({"q": "harbor"}).results().count() == 64
+
+
+def test_a_choice_the_sample_misses_is_still_offered_without_a_number(many, monkeypatch):
+    monkeypatch.setattr(search, "EXACT_LIMIT", 10)
+    monkeypatch.setattr(search, "SAMPLE_TARGET", 2)  # 32 buckets of 1024: about two services of sixty-four
+    # Of 64 consecutive ids, at most 32 fall in buckets 0-31: the last bucket's service is not sampled.
+    tigrinya = max(many, key=lambda service: service.pk % search.SAMPLE_BUCKETS)
+    assert tigrinya.pk % search.SAMPLE_BUCKETS >= 32
+    make_language(service=tigrinya, code="ti")
+    languages = {choice.value: choice for choice in filterset({"q": "harbor"}).facets()["language"]}
+    assert "ti" in languages
+    assert languages["ti"].count is None
+    assert languages["ti"].shown
+
+
+def test_few_results_are_counted_exactly(many):
+    legal = {choice.value: choice for choice in filterset({"q": "harbor"}).facets()["need"]}["legal-aid"]
+    assert (legal.count, legal.approximate) == (32, False)
+
+
+def test_a_sample_of_the_queryset_path_is_counted_the_same_way(many, monkeypatch, a_monday_noon_utc):
+    monkeypatch.setattr(search, "EXACT_LIMIT", 10)
+    monkeypatch.setattr(search, "SAMPLE_TARGET", 20)
+    monkeypatch.setattr(ServiceFilter, "on_index", lambda self: False)
+    found = filterset({"q": "harbor"})
+    facets = found.facets()
+    assert facets["need"]
+    for choices in facets.values():
+        assert all(choice.approximate for choice in choices)
+
+
+def test_a_large_result_lists_listings_about_the_words_before_those_that_mention_them(needs, monkeypatch):
+    monkeypatch.setattr(search, "EXACT_LIMIT", 3)
+    about = [make_service(name=f"Lighthouse {number}") for number in range(2)]
+    mentions = [make_service(name=f"Place {number}", description="Near the old lighthouse.") for number in range(4)]
+    found = by_index({"q": "lighthouse"})
+    if connection.vendor == "sqlite":
+        # The two named ones first, ranked; then the four that mention it, more than 3: newest first.
+        assert set(found[:2]) == {service.pk for service in about}
+        assert found[2:] == sorted((service.pk for service in mentions), reverse=True)
+    else:
+        assert found == sorted((service.pk for service in [*about, *mentions]), reverse=True)
+
+
+def test_browsing_many_results_lists_the_newest_first(many, monkeypatch):
+    monkeypatch.setattr(search, "EXACT_LIMIT", 10)
+    legal = [service.pk for service in many if service.name[-1] in "13579"]
+    assert by_index({"need": "legal-aid"}) == sorted(legal, reverse=True)
+    assert filterset({"need": "legal-aid"}).index_query().ordering(len(legal)) == "newest"
+    monkeypatch.setattr(search, "EXACT_LIMIT", 2000)
+    assert by_index({"need": "legal-aid"}) == by_queryset({"need": "legal-aid"})  # by name
+
+
+def test_a_page_costs_the_same_number_of_queries_for_any_number_of_results(needs, client):
+    def queries(text):
+        cache.clear()  # both read the lists of what is in use
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/search/", {"q": text}).status_code == 200
+        return len(captured)
+
+    for number in range(30):
+        make_service(name=f"Lantern house {number}", terms=[needs["legal-aid"]])
+    make_service(name="Solitary beacon", terms=[needs["legal-aid"]])
+    assert queries("lantern house") == queries("solitary beacon")
+
+
+def test_key_is_letters_and_digits_ending_in_zero():
+    assert search.key("ps", "US-TX") == "kpsustx0"
+    assert search.key("d", "in_person") == "kdinperson0"
+    assert search.key("t", 12) == "kt120"
+    assert search.key("pub") == "kpub0"
+
+
+def test_listings_unchecked_for_too_long_are_left_out_as_published_leaves_them_out(needs):
+    import datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    since = today - datetime.timedelta(days=settings.FRESHNESS_HIDE_AFTER_DAYS)
+    made = {
+        "edge": make_service(name="Edge beacon", assured_date=since),
+        "fresh": make_service(name="Fresh beacon", assured_date=today),
+        "day before": make_service(name="Day-before beacon", assured_date=since - datetime.timedelta(days=1)),
+        "month before": make_service(name="Month-before beacon", assured_date=since - datetime.timedelta(days=31)),
+        "years before": make_service(name="Old beacon", assured_date=since - datetime.timedelta(days=900)),
+    }
+    public = {made["edge"].pk, made["fresh"].pk}
+    for data in ({"q": "beacon"}, {}):
+        assert set(by_index(data)) == set(by_queryset(data)) == public

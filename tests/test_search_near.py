@@ -1,0 +1,262 @@
+"""Distance on the index (search.NearQuery, geo.within_reach, geo.elsewhere_condition): the same services, in
+the same order and at the same distances, as the queryset path (geo.nearest_first), whatever a service's
+places and areas; the index's keys follow places as they gain or lose coordinates."""
+
+import datetime
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+
+from resources import search
+from resources.filters import ServiceFilter
+from resources.models import Location, Service, ServiceArea
+
+from .conftest import make_area, make_location, make_schedule, make_service, make_service_at_location
+from .test_distance import located, point_at, zip_point
+
+pytestmark = pytest.mark.django_db
+
+DOWNTOWN = zip_point("77002")
+
+
+def filterset(data):
+    return ServiceFilter(QueryDict(urlencode(data, doseq=True)), queryset=Service.objects.published())
+
+
+@pytest.fixture
+def around(needs):
+    """Services around downtown Houston, each a case of nearest_first()'s rules."""
+    made = {
+        "near": located("Near Clinic", point_at(DOWNTOWN, 3, 40), terms=[needs["legal-aid"]]),
+        "nearer": located("Nearer Clinic", point_at(DOWNTOWN, 1, 200)),
+        "twin": located("Twin Clinic", point_at(DOWNTOWN, 3, 40)),  # the same distance as "near": by name
+        "edge": located("Edge Clinic", point_at(DOWNTOWN, 24, 90)),
+        "far": located("Far Clinic", point_at(DOWNTOWN, 80, 300)),
+        "shelter": located("Quiet Shelter", point_at(DOWNTOWN, 6, 10), confidential=True),
+        "austin": located("Austin Centre", zip_point("78701"), city="Austin"),
+    }
+    # Far away but serving Texas by phone: listed after those within reach.
+    made["statewide"] = make_service(name="Texas Phone Line", description="A line for all of Texas.")
+    make_area(made["statewide"], ServiceArea.Kind.SUBDIVISION, subdivision="US-TX", country="US")
+    made["far_statewide"] = located("El Paso Office", zip_point("79901"), city="El Paso")
+    make_area(made["far_statewide"], ServiceArea.Kind.SUBDIVISION, subdivision="US-TX", country="US")
+    # Within reach and serving Texas: once, among those within reach.
+    make_area(made["near"], ServiceArea.Kind.SUBDIVISION, subdivision="US-TX", country="US")
+    made["national"] = make_service(name="National Line")
+    make_area(made["national"], ServiceArea.Kind.COUNTRY, country="US")
+    made["world"] = make_service(name="World Chat")
+    make_area(made["world"], ServiceArea.Kind.WORLDWIDE)
+    made["ugandan"] = make_service(name="Kampala Line")
+    make_area(made["ugandan"], ServiceArea.Kind.COUNTRY, country="UG")
+    made["silent"] = make_service(name="Online Only")  # no place, no area: says nothing of where it serves
+    made["elsewhere_area"] = make_service(name="Mekong Outreach")
+    make_area(made["elsewhere_area"], ServiceArea.Kind.OTHER, name="The Mekong region")
+    # A place in Houston with no coordinates: not on the map, in Texas.
+    made["unmapped"] = make_service(name="Unmapped Office")
+    make_service_at_location(made["unmapped"], make_location(country="US", state_province="TX", city="Houston"))
+    # A place in California with no coordinates, and no area: not on the map, not in Texas.
+    made["californian"] = make_service(name="Fresno Office")
+    make_service_at_location(made["californian"], make_location(country="US", state_province="CA", city="Fresno"))
+    # On the map far away, with a city area in Texas: in the region but on the map, so not kept.
+    made["city_area"] = located("Denver Office", (39.74, -104.99), city="Denver", state="CO")
+    make_area(made["city_area"], ServiceArea.Kind.CITY, country="US", subdivision="US-TX", city="Houston")
+    return made
+
+
+def by_index(data):
+    found = filterset(data)
+    assert found.on_index()
+    results = found.results()
+    return [(service.name, service.distance) for service in results[0 : results.count()]]
+
+
+def by_queryset(data):
+    return [(service.name, service.distance) for service in filterset(data).qs]
+
+
+def same(indexed, queried):
+    assert [name for name, _miles in indexed] == [name for name, _miles in queried]
+    for (_name, miles), (_same, expected) in zip(indexed, queried, strict=True):
+        assert (miles is None) == (expected is None)
+        if miles is not None:
+            assert miles == pytest.approx(expected, abs=1e-6)
+
+
+NEAR_SEARCHES = [
+    {"near": "77002"},
+    {"near": "77002", "within": "10"},
+    {"near": "77002", "within": "100"},
+    {"near": "78701", "within": "25"},
+    {"near": "77002", "q": "clinic"},
+    {"near": "77002", "need": "legal-aid"},
+    {"near": "94103"},  # San Francisco: nothing within reach, the Californian unmapped office in its state
+    {"lat": "29.76", "lon": "-95.37", "within": "25"},
+    {"lat": "10.0", "lon": "-30.0"},  # the middle of the Atlantic: no state, no country
+]
+
+
+@pytest.mark.parametrize("data", NEAR_SEARCHES, ids=[urlencode(data) for data in NEAR_SEARCHES])
+def test_distance_on_the_index_is_the_queryset_s(around, data):
+    same(by_index(data), by_queryset(data))
+
+
+@pytest.mark.parametrize("few", [0, 10_000], ids=["ids-filter-the-matches", "ids-looked-up-one-by-one"])
+def test_both_ways_of_reading_a_list_of_ids_give_the_same(around, monkeypatch, few):
+    monkeypatch.setattr(search, "FEW_IDS", few)
+    for data in NEAR_SEARCHES[:6]:
+        same(by_index(data), by_queryset(data))
+
+
+def test_facet_counts_near_a_point_are_those_of_the_queryset_path(around, monkeypatch):
+    data = {"near": "77002", "within": "25", "need": "legal-aid"}
+    indexed = filterset(data).facets()
+    monkeypatch.setattr(ServiceFilter, "on_index", lambda self: False)
+    queried = filterset(data).facets()
+    assert indexed.keys() == queried.keys()
+    for name in indexed:
+        assert [(c.value, c.count) for c in indexed[name]] == [(c.value, c.count) for c in queried[name]], name
+
+
+def test_the_cases_fall_where_the_rules_say(around):
+    found = by_index({"near": "77002", "within": "25"})
+    assert [name for name, miles in found if miles is not None] == [
+        "Nearer Clinic",
+        "Near Clinic",  # as near as the Twin Clinic: by name
+        "Twin Clinic",
+        "Quiet Shelter",
+        "Edge Clinic",
+    ]
+    assert [name for name, miles in found if miles is None] == [
+        "El Paso Office",  # far, with a Texas area
+        "Fresno Office",  # no place on the map, no area: says nothing of where it serves
+        "National Line",
+        "Online Only",
+        "Texas Phone Line",
+        "Unmapped Office",  # no place on the map, a place in Texas
+        "World Chat",
+    ]
+    # Left out: the far clinic, Austin (on the map, no area), the Kampala line, the Mekong outreach (an area
+    # that does not cover Texas), the Denver office (on the map; its city area in Texas covers no state).
+
+
+def test_a_place_that_gains_coordinates_moves_its_service_within_reach(around):
+    place = around["unmapped"].service_at_locations.get().location
+    place.latitude, place.longitude = (Decimal(f"{value:.6f}") for value in point_at(DOWNTOWN, 2, 0))
+    place.save()
+    found = dict(by_index({"near": "77002", "within": "25"}))
+    assert found["Unmapped Office"] == pytest.approx(2, abs=0.01)
+    place.latitude = place.longitude = None
+    place.save()
+    assert dict(by_index({"near": "77002", "within": "25"}))["Unmapped Office"] is None
+
+
+def test_a_place_no_longer_visited_leaves_the_map(around):
+    place = around["far"].service_at_locations.get().location
+    Location.objects.filter(pk=place.pk).update(location_type=Location.Type.POSTAL)
+    place.refresh_from_db()
+    place.save()
+    # No place to visit, no area: says nothing of where it serves, so it is offered by phone or online.
+    assert dict(by_index({"near": "77002", "within": "25"}))["Far Clinic"] is None
+
+
+def test_facet_counts_of_a_distance_search_count_its_results(around):
+    found = filterset({"near": "77002", "within": "25"})
+    total = found.results().count()
+    counts = {choice.value: choice.count for choice in found.facets()["need"]}
+    assert counts["legal-aid"] == 1
+    assert total == len(by_queryset({"near": "77002", "within": "25"}))
+
+
+def test_a_distance_page_reads_the_same_number_of_queries_however_many_are_near(around, client):
+    def queries(data):
+        cache.clear()  # the regions in use are cached for a while
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/search/?" + urlencode(data)).status_code == 200
+        return len(captured)
+
+    few = queries({"near": "77002", "within": "10"})
+    for number in range(15):
+        located(f"More Clinic {number}", point_at(DOWNTOWN, 2 + number / 10, 90))
+    assert queries({"near": "77002", "within": "10"}) == few
+
+
+def test_many_results_near_a_point_are_sampled_for_facets_and_paged_in_order(around, monkeypatch):
+    monkeypatch.setattr(search, "EXACT_LIMIT", 4)
+    monkeypatch.setattr(search, "SAMPLE_TARGET", 2)
+    data = {"near": "77002", "within": "25"}
+    results = filterset(data).results()
+    paged = []
+    for start in range(0, results.count(), 3):
+        paged += [service.name for service in filterset(data).results()[start : start + 3]]
+    whole = by_index(data)
+    assert paged == [name for name, _miles in whole]
+    # Past EXACT_LIMIT, those as near come newest first rather than by name: the same services, as near.
+    same(sorted(whole, key=lambda row: row[0]), sorted(by_queryset(data), key=lambda row: row[0]))
+    assert any(choice.approximate for choice in filterset(data).facets()["need"])
+
+
+@pytest.fixture
+def hours(around):
+    """Hours on a Monday at noon in Houston (18:00 UTC): some open, some closed, one place's own hours."""
+    monday = {"byday": "MO", "timezone": "America/Chicago"}
+    make_schedule(service=around["near"], opens_at=datetime.time(9), closes_at=datetime.time(17), **monday)
+    make_schedule(service=around["twin"], opens_at=datetime.time(13), closes_at=datetime.time(17), **monday)
+    place = around["edge"].service_at_locations.get().location
+    make_schedule(
+        location=place, opens_at=datetime.time(20), closes_at=datetime.time(2), byday="SU", timezone="America/Chicago"
+    )
+    make_schedule(service=around["national"], open_24_7=True)
+    make_schedule(service=around["world"], open_24_7=True)
+    Service.objects.filter(pk=around["world"].pk).update(status=Service.Status.TEMPORARILY_CLOSED)
+    make_schedule(location=around["far"].service_at_locations.get().location, open_24_7=True)
+    return around
+
+
+MONDAY_NOON_IN_HOUSTON = datetime.datetime(2026, 11, 23, 18, 0, tzinfo=datetime.UTC)
+MONDAY_AT_ONE_IN_THE_MORNING = datetime.datetime(2026, 11, 23, 7, 0, tzinfo=datetime.UTC)
+OPEN_SEARCHES = [
+    {"open_now": "on"},
+    {"open_now": "on", "near": "77002"},
+    {"open_now": "on", "near": "77002", "within": "100"},
+    {"open_now": "on", "q": "clinic"},
+    {"open_now": "on", "need": "legal-aid", "near": "77002"},
+]
+
+
+@pytest.mark.parametrize("moment", [MONDAY_NOON_IN_HOUSTON, MONDAY_AT_ONE_IN_THE_MORNING], ids=["noon", "1am"])
+@pytest.mark.parametrize("data", OPEN_SEARCHES, ids=[urlencode(data) for data in OPEN_SEARCHES])
+def test_open_now_on_the_index_is_the_queryset_s(hours, data, moment):
+    def made():
+        return ServiceFilter(QueryDict(urlencode(data)), queryset=Service.objects.published(), now=moment)
+
+    indexed = made()
+    assert indexed.on_index()
+    results = indexed.results()
+    found = [(service.name, service.distance if "near" in data else None) for service in results[0 : results.count()]]
+    expected = [(service.name, getattr(service, "distance", None)) for service in made().qs]
+    same(found, expected)
+    # Each finds something, but legal aid near downtown at one in the morning (the Near Clinic is closed).
+    assert bool(found) != ("need" in data and moment == MONDAY_AT_ONE_IN_THE_MORNING)
+
+
+def test_open_now_keeps_exactly_those_open(hours):
+    at_noon = ServiceFilter(QueryDict("open_now=on"), queryset=Service.objects.published(), now=MONDAY_NOON_IN_HOUSTON)
+    names = {service.name for service in at_noon.results()[0:50]}
+    assert names == {"Near Clinic", "National Line", "Far Clinic"}  # Twin opens at 13:00; World Chat is closed
+    at_one = ServiceFilter(
+        QueryDict("open_now=on"), queryset=Service.objects.published(), now=MONDAY_AT_ONE_IN_THE_MORNING
+    )
+    # The Edge Clinic's place opened on Sunday at 20:00 and closes at 2:00.
+    assert {service.name for service in at_one.results()[0:50]} == {"Edge Clinic", "National Line", "Far Clinic"}
+
+
+def test_the_page_says_when_many_results_near_a_point_come_newest_first(around, client, monkeypatch):
+    query = "/search/?" + urlencode({"near": "77002", "within": "25"})
+    assert "come first among those as near" not in client.get(query).content.decode()
+    monkeypatch.setattr(search, "EXACT_LIMIT", 3)
+    assert "come first among those as near" in client.get(query).content.decode()
