@@ -128,5 +128,20 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language.
+
+    LocaleMiddleware activates the visitor's language for the thread and nothing switches it
+    back after the response, so a request to /es/ would leave the next test reading Spanish.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 # Browser tests: skipped loudly where Chromium is missing (tests/browser_support.py).
 from .browser_support import pytest_collection_modifyitems, pytest_terminal_summary  # noqa: E402, F401
