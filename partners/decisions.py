@@ -10,6 +10,7 @@ Emails go after the transaction, so nobody is told of a decision that did not ha
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from resources import review
 from resources.models import Organization, Service, ServiceTerm
@@ -45,7 +46,7 @@ def submit_proposal(*, organization, author, document, service=None, proposal=No
         else:
             proposal = Proposal.objects.select_for_update().get(pk=proposal.pk, organization=organization)
             if not proposal.is_open:
-                raise DecisionError("This proposal has been decided and can no longer be changed.")
+                raise DecisionError(gettext("This proposal has been decided and can no longer be changed."))
             proposal.author = author
         proposal.document = document
         proposal.state = Proposal.State.PENDING
@@ -58,7 +59,7 @@ def withdraw_proposal(proposal, *, by):
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
         if not proposal.is_open:
-            raise DecisionError("This proposal has been decided already.")
+            raise DecisionError(gettext("This proposal has been decided already."))
         proposal.state = Proposal.State.WITHDRAWN
         proposal.decided_at, proposal.decided_by = _now(), by
         proposal.save(update_fields=["state", "decided_at", "decided_by"])

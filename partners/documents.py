@@ -13,6 +13,7 @@ import copy
 import uuid
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from resources import phones as phone_numbers
 from resources import regions
@@ -269,9 +270,9 @@ def _text(value):
     if value is None or value == "":
         return ""
     if value is True:
-        return "yes"
+        return gettext("yes")
     if value is False:
-        return "no"
+        return gettext("no")
     return str(value)
 
 
@@ -279,9 +280,9 @@ def _phone_line(document):
     phone = instance(Phone, document)
     parts = [phone_numbers.display(phone.number), phone.get_type_display()]
     if phone.text_keyword:
-        parts.append(f"keyword {phone.text_keyword}")
+        parts.append(gettext("keyword %(keyword)s") % {"keyword": phone.text_keyword})
     if phone.extension:
-        parts.append(f"extension {phone.extension}")
+        parts.append(gettext("extension %(extension)s") % {"extension": phone.extension})
     if phone.country:
         parts.append(phone.country)
     if phone.description:
@@ -301,7 +302,7 @@ def _schedule_line(document):
 
 def _area_line(document):
     area = instance(ServiceArea, document)
-    return area.label if area.kind else (area.name or "An area")
+    return area.label if area.kind else (area.name or gettext("An area"))
 
 
 def _place_line(document):
@@ -312,12 +313,12 @@ def _place_line(document):
     if addresses:
         address = instance(Address, addresses[0])
         lines = [address.address_1, address.address_2, address.city, address.state_province, address.postal_code]
-        parts.append(", ".join([*(line for line in lines if line), regions.country_name(address.country)]))
+        parts.append(", ".join([*(line for line in lines if line), regions.country_label(address.country)]))
     if location.is_confidential:
-        parts.append("confidential")
+        parts.append(gettext("confidential"))
     if location.transportation:
-        parts.append(f"getting there: {location.transportation}")
-    return " · ".join(part for part in parts if part) or "A place"
+        parts.append(gettext("getting there: %(how)s") % {"how": location.transportation})
+    return " · ".join(part for part in parts if part) or gettext("A place")
 
 
 def _term_names(document, terms):
@@ -325,7 +326,7 @@ def _term_names(document, terms):
     for item in document.get("attributes") or ():
         term = terms.get(str(item.get("taxonomy_term_id")))
         if term is not None:
-            names.setdefault(term.taxonomy.slug, []).append(term.name)
+            names.setdefault(term.taxonomy.slug, []).append(term.display_name)
     return names
 
 
@@ -342,20 +343,20 @@ def summary(document, terms):
         text = _text(value)
         rows.append((name, str(field.verbose_name).capitalize(), [text] if text else []))
     lists = [
-        ("Phones", "phones", _phone_line),
-        ("Hours", "schedules", _schedule_line),
-        ("Service areas", "service_areas", _area_line),
-        ("Places", "service_at_locations", _place_line),
+        (gettext("Phones"), "phones", _phone_line),
+        (gettext("Hours"), "schedules", _schedule_line),
+        (gettext("Service areas"), "service_areas", _area_line),
+        (gettext("Places"), "service_at_locations", _place_line),
     ]
     for label, key, line in lists:
         rows.append((key, label, [line(item) for item in document.get(key) or () if isinstance(item, dict)]))
     languages = [instance(Language, item) for item in document.get("languages") or () if isinstance(item, dict)]
-    rows.append(("languages", "Languages", sorted(str(language) for language in languages)))
+    rows.append(("languages", gettext("Languages"), sorted(language.label for language in languages)))
     names = _term_names(document, terms)
     for slug, label in (
-        (Taxonomy.NEEDS, "Needs"),
-        (Taxonomy.POPULATIONS, "Populations"),
-        (Taxonomy.TRAFFICKING_TYPES, "Trafficking types"),
+        (Taxonomy.NEEDS, gettext("Needs")),
+        (Taxonomy.POPULATIONS, gettext("Populations")),
+        (Taxonomy.TRAFFICKING_TYPES, gettext("Trafficking types")),
     ):
         rows.append((slug, label, sorted(names.get(slug, []))))
     return rows

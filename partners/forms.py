@@ -11,6 +11,7 @@ import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from resources import phones as phone_numbers
@@ -108,13 +109,14 @@ class ListingForm(PlainText, forms.ModelForm):
     """The service's own fields, its terms and its languages. The instance is never saved: it carries the
     validated values into the document."""
 
-    needs = TermsField(Taxonomy.NEEDS, label="Help offered")
-    populations = TermsField(Taxonomy.POPULATIONS, label="Who is served")
-    trafficking_types = TermsField(Taxonomy.TRAFFICKING_TYPES, label="Trafficking types")
+    needs = TermsField(Taxonomy.NEEDS, label=_("Help offered"))
+    populations = TermsField(Taxonomy.POPULATIONS, label=_("Who is served"))
+    trafficking_types = TermsField(Taxonomy.TRAFFICKING_TYPES, label=_("Trafficking types"))
     languages = forms.CharField(
         required=False,
         max_length=300,
-        help_text="Languages spoken, separated by commas: names or ISO codes (English, Spanish, lg).",
+        label=_("Languages"),
+        help_text=_("Languages spoken, separated by commas: names or ISO codes (English, Spanish, lg)."),
     )
 
     class Meta:
@@ -131,10 +133,10 @@ class ListingForm(PlainText, forms.ModelForm):
                 "interpretation_services",
             )
         }
-        labels = {"url": "Website", "email": "Email"}
+        labels = {"url": _("Website"), "email": _("Email")}
         help_texts = {
-            "status": "Choose “temporarily closed” or “defunct” rather than leaving old details up.",
-            "application_process": "What a person does to get help: call, walk in, be referred, …",
+            "status": _("Choose “temporarily closed” or “defunct” rather than leaving old details up."),
+            "application_process": _("What a person does to get help: call, walk in, be referred, …"),
         }
 
     def clean_languages(self):
@@ -174,14 +176,19 @@ class RowForm(PlainText, forms.Form):
 
 
 class PhoneForm(RowForm):
-    number = forms.CharField(max_length=40, help_text="As you would dial it, with the country code if abroad.")
-    country = forms.CharField(
-        required=False, max_length=60, help_text="Only for short numbers such as 988: the country they work in."
+    number = forms.CharField(
+        max_length=40, label=_("Number"), help_text=_("As you would dial it, with the country code if abroad.")
     )
-    type = forms.ChoiceField(choices=Phone.Type.choices, initial=Phone.Type.VOICE)
-    text_keyword = forms.CharField(required=False, max_length=40, label="Text keyword")
-    extension = forms.CharField(required=False, max_length=10)
-    description = forms.CharField(required=False, max_length=300)
+    country = forms.CharField(
+        required=False,
+        max_length=60,
+        label=_("Country"),
+        help_text=_("Only for short numbers such as 988: the country they work in."),
+    )
+    type = forms.ChoiceField(choices=Phone.Type.choices, initial=Phone.Type.VOICE, label=_("Type"))
+    text_keyword = forms.CharField(required=False, max_length=40, label=_("Text keyword"))
+    extension = forms.CharField(required=False, max_length=10, label=_("Extension"))
+    description = forms.CharField(required=False, max_length=300, label=_("Description"))
 
     def clean_country(self):
         value = self.cleaned_data["country"].strip()
@@ -201,23 +208,37 @@ class PhoneForm(RowForm):
 
 
 class ScheduleForm(RowForm):
-    open_24_7 = forms.BooleanField(required=False, label="Open 24 hours, 7 days")
+    open_24_7 = forms.BooleanField(required=False, label=_("Open 24 hours, 7 days"))
     days = forms.MultipleChoiceField(
         required=False,
+        label=_("Days"),
         choices=[(code, name) for code, (_number, name) in zip(HSDS_WEEKDAYS, WEEKDAYS, strict=True)],
         widget=forms.CheckboxSelectMultiple,
     )
-    opens_at = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    opens_at = forms.TimeField(
+        required=False, label=_("Opens at"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
     closes_at = forms.TimeField(
         required=False,
+        label=_("Closes at"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="Earlier than the opening time means past midnight.",
+        help_text=_("Earlier than the opening time means past midnight."),
     )
-    timezone = forms.CharField(max_length=64, initial="UTC", help_text="E.g. America/Chicago or Africa/Kampala.")
+    timezone = forms.CharField(
+        max_length=64,
+        initial="UTC",
+        label=_("Timezone"),
+        help_text=_("E.g. America/Chicago or Africa/Kampala."),
+    )
     description = forms.CharField(
-        required=False, max_length=1000, help_text="The hours in words, when they do not fit days and times."
+        required=False,
+        max_length=1000,
+        label=_("Description"),
+        help_text=_("The hours in words, when they do not fit days and times."),
     )
-    notes = forms.CharField(required=False, max_length=300, help_text="E.g. “closed on public holidays”.")
+    notes = forms.CharField(
+        required=False, max_length=300, label=_("Notes"), help_text=_("E.g. “closed on public holidays”.")
+    )
 
     def clean_timezone(self):
         value = self.cleaned_data["timezone"].strip()
@@ -244,12 +265,17 @@ REGION_KINDS = (ServiceArea.Kind.COUNTRY, ServiceArea.Kind.SUBDIVISION, ServiceA
 
 
 class AreaForm(RowForm):
-    kind = forms.ChoiceField(choices=ServiceArea.Kind.choices, initial=ServiceArea.Kind.COUNTRY)
+    kind = forms.ChoiceField(choices=ServiceArea.Kind.choices, initial=ServiceArea.Kind.COUNTRY, label=_("Kind"))
     region = forms.CharField(
-        required=False, max_length=100, help_text="A country or a state/region, by name or code (Uganda, US-TX)."
+        required=False,
+        max_length=100,
+        label=_("Region"),
+        help_text=_("A country or a state/region, by name or code (Uganda, US-TX)."),
     )
-    city = forms.CharField(required=False, max_length=200)
-    name = forms.CharField(required=False, max_length=300, help_text="For a described area: how to name it.")
+    city = forms.CharField(required=False, max_length=200, label=_("City"))
+    name = forms.CharField(
+        required=False, max_length=300, label=_("Name"), help_text=_("For a described area: how to name it.")
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -265,13 +291,17 @@ class AreaForm(RowForm):
                 return cleaned
         needs_region = kind in REGION_KINDS
         if needs_region and region is None:
-            self.add_error("region", ValidationError("Give the country or state/region.", code="region"))
+            self.add_error("region", ValidationError(gettext("Give the country or state/region."), code="region"))
             return cleaned
         if kind == ServiceArea.Kind.COUNTRY and not region.is_country:
-            self.add_error("region", "A whole country: give the country, or choose “a state, province or region”.")
+            self.add_error(
+                "region", gettext("A whole country: give the country, or choose “a state, province or region”.")
+            )
             return cleaned
         if kind == ServiceArea.Kind.SUBDIVISION and region.is_country:
-            self.add_error("region", "Give a state, province or region (such as Texas or US-TX), not a country.")
+            self.add_error(
+                "region", gettext("Give a state, province or region (such as Texas or US-TX), not a country.")
+            )
             return cleaned
         row_id, base = self.base()
         area = documents.instance(ServiceArea, base)
@@ -288,20 +318,20 @@ class AreaForm(RowForm):
 class PlaceForm(RowForm):
     """A place to visit, with its address. `id` is the location's id; `link` its service-at-location's."""
 
-    name = forms.CharField(required=False, max_length=300)
+    name = forms.CharField(required=False, max_length=300, label=_("Name"))
     is_confidential = forms.BooleanField(
         required=False,
-        label="Confidential (a shelter or safe house)",
-        help_text="The public then sees only the city or region, never the street address.",
+        label=_("Confidential (a shelter or safe house)"),
+        help_text=_("The public then sees only the city or region, never the street address."),
     )
-    address_1 = forms.CharField(required=False, max_length=300, label="Street address")
-    address_2 = forms.CharField(required=False, max_length=300, label="Address line 2")
-    city = forms.CharField(max_length=200)
-    state_province = forms.CharField(required=False, max_length=200, label="State, province or region")
-    postal_code = forms.CharField(required=False, max_length=20)
-    country = forms.CharField(max_length=60)
+    address_1 = forms.CharField(required=False, max_length=300, label=_("Street address"))
+    address_2 = forms.CharField(required=False, max_length=300, label=_("Address line 2"))
+    city = forms.CharField(max_length=200, label=_("City"))
+    state_province = forms.CharField(required=False, max_length=200, label=_("State, province or region"))
+    postal_code = forms.CharField(required=False, max_length=20, label=_("Postal code"))
+    country = forms.CharField(max_length=60, label=_("Country"))
     transportation = forms.CharField(
-        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), label="Getting there"
+        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), label=_("Getting there")
     )
 
     def clean_country(self):
@@ -313,8 +343,9 @@ class PlaceForm(RowForm):
             return cleaned
         state = cleaned["state_province"].strip()
         if state and not regions.subdivision_from_state(cleaned["country"], state):
-            country = regions.country_name(cleaned["country"])
-            self.add_error("state_province", f"We do not know “{state[:60]}” in {country}: use its name or ISO code.")
+            message = gettext("We do not know “%(state)s” in %(country)s: use its name or ISO code.")
+            country = regions.country_label(cleaned["country"])
+            self.add_error("state_province", message % {"state": state[:60], "country": country})
             return cleaned
         location_id, base = self.base()
         base = base or {}
@@ -339,7 +370,7 @@ class RowFormSet(forms.BaseFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
         if "DELETE" in form.fields:
-            form.fields["DELETE"].label = "Remove this row"
+            form.fields["DELETE"].label = _("Remove this row")
 
 
 def _formset(form, extra):
@@ -549,8 +580,8 @@ def _language(document):
 
 
 class MessageForm(PlainText, forms.Form):
-    organization = forms.ModelChoiceField(queryset=None, empty_label=None)
-    body = forms.CharField(label="Your message", widget=forms.Textarea(attrs={"rows": 5}), max_length=TEXT_LIMIT)
+    organization = forms.ModelChoiceField(queryset=None, empty_label=None, label=_("Organization"))
+    body = forms.CharField(label=_("Your message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=TEXT_LIMIT)
 
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)
@@ -561,16 +592,16 @@ class MessageForm(PlainText, forms.Form):
 
 
 class InviteForm(PlainText, forms.Form):
-    email = forms.EmailField()
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR, label=_("Role"))
 
 
 class SetPasswordForm(forms.Form):
     """The new partner's name and password (Django's password validators apply)."""
 
-    name = forms.CharField(max_length=150, required=False, label="Your name", validators=[no_markup])
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False, max_length=128)
-    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput, strip=False, max_length=128)
+    name = forms.CharField(max_length=150, required=False, label=_("Your name"), validators=[no_markup])
+    password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False, max_length=128)
+    password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput, strip=False, max_length=128)
 
     def __init__(self, *args, user, **kwargs):
         self.user = user
@@ -582,7 +613,7 @@ class SetPasswordForm(forms.Form):
         cleaned = super().clean()
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
-            self.add_error("password2", ValidationError("The two passwords differ.", code="password_mismatch"))
+            self.add_error("password2", ValidationError(gettext("The two passwords differ."), code="password_mismatch"))
         elif first:
             try:
                 password_validation.validate_password(first, self.user)
@@ -737,5 +768,9 @@ class ApplicationForm(PlainText, AntiSpam, forms.ModelForm):
         if country and served:
             elsewhere = [code for code in served.split(",") if code.split("-")[0] != country]
             if elsewhere:
-                self.add_error("regions_served", f"Not in {regions.country_name(country)}: {', '.join(elsewhere)}.")
+                message = gettext("Not in %(country)s: %(regions)s.")
+                self.add_error(
+                    "regions_served",
+                    message % {"country": regions.country_label(country), "regions": ", ".join(elsewhere)},
+                )
         return cleaned

@@ -10,6 +10,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import mail
 from .models import INVITATION_LIFETIME, Invitation, Membership
@@ -45,17 +46,21 @@ def from_token(token):
         data = signing.loads(token, salt=SALT, max_age=INVITATION_LIFETIME)
     except signing.SignatureExpired:
         raise InvalidInvitation(
-            "This invitation has expired. Ask the curators, or your colleague, for a new one."
+            gettext("This invitation has expired. Ask the curators, or your colleague, for a new one.")
         ) from None
     except signing.BadSignature:
-        raise InvalidInvitation("This link is not a valid invitation. Check that it was copied whole.") from None
+        raise InvalidInvitation(
+            gettext("This link is not a valid invitation. Check that it was copied whole.")
+        ) from None
     invitation = Invitation.objects.select_related("organization").filter(pk=data.get("i"), nonce=data.get("n")).first()
     if invitation is None:
-        raise InvalidInvitation("This invitation was withdrawn.")
+        raise InvalidInvitation(gettext("This invitation was withdrawn."))
     if invitation.accepted_at is not None:
-        raise InvalidInvitation("This invitation has already been used. Log in with the password you chose.")
+        raise InvalidInvitation(gettext("This invitation has already been used. Log in with the password you chose."))
     if not invitation.is_open:
-        raise InvalidInvitation("This invitation has expired. Ask the curators, or your colleague, for a new one.")
+        raise InvalidInvitation(
+            gettext("This invitation has expired. Ask the curators, or your colleague, for a new one.")
+        )
     return invitation
 
 
@@ -69,7 +74,7 @@ def accept(invitation, *, user=None, name="", password=None):
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not invitation.is_open:
-            raise InvalidInvitation("This invitation has already been used or has expired.")
+            raise InvalidInvitation(gettext("This invitation has already been used or has expired."))
         if user is None:
             user_model = get_user_model()
             user = user_model(username=invitation.email, email=invitation.email, first_name=name[:150])

@@ -1,6 +1,11 @@
 """The emails partners and applicants receive. Each names one organization only, goes to the people of that
 organization only (one message per person, so no one sees the others' addresses), and carries no listing
-data beyond the organization's name: the link leads to the partner pages, behind a login."""
+data beyond the organization's name: the link leads to the partner pages, behind a login.
+
+An email is written in the language active when it is sent. An invitation a manager sends from the team page
+is in the language of that page (and its link leads to the pages in that language); what the curators send
+from the admin, which runs in English, is in English: nothing records which language a partner reads.
+"""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -8,6 +13,7 @@ from django.core.mail import get_connection, send_mail
 from django.core.mail.message import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext
 
 
 def _send_each(subject, body, recipients):
@@ -29,7 +35,9 @@ def members_of(organization):
 
 def invitation(invitation, *, accept_url):
     context = {"invitation": invitation, "accept_url": accept_url}
-    subject = f"Invitation to keep {invitation.organization.name}'s listings current"
+    subject = gettext("Invitation to keep %(organization)s's listings current") % {
+        "organization": invitation.organization.name
+    }
     body = render_to_string("partners/email/invitation.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
 
@@ -39,12 +47,14 @@ def to_organization(organization, *, body, site):
     context = {"organization": organization, "body": body, "link": site + reverse("partners:messages")}
     text = render_to_string("partners/email/message.txt", context)
     return _send_each(
-        f"A message from the directory's curators for {organization.name}", text, members_of(organization)
+        gettext("A message from the directory's curators for %(organization)s") % {"organization": organization.name},
+        text,
+        members_of(organization),
     )
 
 
 def to_applicant(application, *, body):
     context = {"application": application, "body": body}
     text = render_to_string("partners/email/application.txt", context)
-    subject = f"Your application to list {application.organization_name}"
+    subject = gettext("Your application to list %(organization)s") % {"organization": application.organization_name}
     send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [application.contact_email])

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # How long an invitation link works.
 INVITATION_LIFETIME = datetime.timedelta(days=7)
@@ -19,8 +21,8 @@ class Membership(models.Model):
     invite colleagues (manager)."""
 
     class Role(models.TextChoices):
-        EDITOR = "editor", "Editor"
-        MANAGER = "manager", "Manager"
+        EDITOR = "editor", _("Editor")
+        MANAGER = "manager", _("Manager")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey("resources.Organization", on_delete=models.CASCADE, related_name="memberships")
@@ -147,15 +149,15 @@ class Proposal(models.Model):
     until a curator decides. The live listing is untouched until then; approving imports the document."""
 
     class Kind(models.TextChoices):
-        NEW = "new", "New listing"
-        CHANGE = "change", "Change to a listing"
+        NEW = "new", _("New listing")
+        CHANGE = "change", _("Change to a listing")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting for review"
-        CHANGES_REQUESTED = "changes_requested", "Changes asked for"
-        APPROVED = "approved", "Approved and published"
-        REJECTED = "rejected", "Rejected"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        PENDING = "pending", _("Waiting for review")
+        CHANGES_REQUESTED = "changes_requested", _("Changes asked for")
+        APPROVED = "approved", _("Approved and published")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     OPEN_STATES = (State.PENDING, State.CHANGES_REQUESTED)
 
@@ -202,7 +204,7 @@ class Proposal(models.Model):
     @property
     def name(self):
         name = self.document.get("name") if isinstance(self.document, dict) else None
-        return name if isinstance(name, str) and name else "(no name)"
+        return name if isinstance(name, str) and name else gettext("(no name)")
 
     @property
     def is_open(self):

@@ -14,6 +14,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -82,10 +83,14 @@ def listing(request, uuid):
 def confirm_listing(request, uuid):
     service = get_object_or_404(my_services(request), uuid=uuid)
     if service.review_state != Service.ReviewState.PUBLISHED:
-        messages.error(request, "Only a published listing can be confirmed; this one is still with the curators.")
+        messages.error(
+            request, gettext("Only a published listing can be confirmed; this one is still with the curators.")
+        )
     else:
         review.mark_verified(Service.objects.filter(pk=service.pk), by=request.user)
-        messages.success(request, f"Thank you: “{service.name}” is recorded as checked today.")
+        messages.success(
+            request, gettext("Thank you: “%(name)s” is recorded as checked today.") % {"name": service.name}
+        )
     return redirect("partners:listing", uuid=service.uuid)
 
 
@@ -97,7 +102,7 @@ def _edit(request, *, organization, base, service=None, proposal=None, title):
         proposal = decisions.submit_proposal(
             organization=organization, author=request.user, document=editor.document, service=service, proposal=proposal
         )
-        messages.success(request, "Sent to the curators. The public listing changes only once they approve.")
+        messages.success(request, gettext("Sent to the curators. The public listing changes only once they approve."))
         return redirect(proposal)
     context = {"editor": editor, "organization": organization, "service": service, "proposal": proposal, "title": title}
     return render(request, "partners/edit.html", context)
@@ -107,7 +112,12 @@ def _edit(request, *, organization, base, service=None, proposal=None, title):
 @partner_required
 def propose_new(request, uuid):
     organization = get_object_or_404(my_organizations(request), uuid=uuid)
-    return _edit(request, organization=organization, base=None, title=f"A new listing for {organization.name}")
+    return _edit(
+        request,
+        organization=organization,
+        base=None,
+        title=gettext("A new listing for %(organization)s") % {"organization": organization.name},
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -123,7 +133,7 @@ def propose_change(request, uuid):
         organization=service.organization,
         base=documents.live_document(service),
         service=service,
-        title=f"Changes to “{service.name}”",
+        title=gettext("Changes to “%(name)s”") % {"name": service.name},
     )
 
 
@@ -145,7 +155,7 @@ def proposal_detail(request, uuid):
 def edit_proposal(request, uuid):
     proposal = get_object_or_404(my_proposals(request).select_related("organization", "service"), uuid=uuid)
     if not proposal.is_open:
-        messages.error(request, "This proposal has been decided and can no longer be changed.")
+        messages.error(request, gettext("This proposal has been decided and can no longer be changed."))
         return redirect(proposal)
     return _edit(
         request,
@@ -153,7 +163,7 @@ def edit_proposal(request, uuid):
         base=proposal.document,
         service=proposal.service if proposal.kind == Proposal.Kind.CHANGE else None,
         proposal=proposal,
-        title=f"Your proposal: {proposal.name}",
+        title=gettext("Your proposal: %(name)s") % {"name": proposal.name},
     )
 
 
@@ -166,7 +176,7 @@ def withdraw_proposal(request, uuid):
     except decisions.DecisionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "The proposal is withdrawn.")
+        messages.success(request, gettext("The proposal is withdrawn."))
     return redirect(proposal)
 
 
@@ -183,7 +193,7 @@ def message_list(request):
             from_curators=False,
         )
         decisions.send_message(message)
-        messages.success(request, "Your message is with the curators.")
+        messages.success(request, gettext("Your message is with the curators."))
         return redirect("partners:messages")
     found = Message.objects.filter(organization__in=organizations).select_related("organization", "proposal")
     return render(request, "partners/messages.html", {"form": form, "conversation": found[:200]})
@@ -205,7 +215,7 @@ def team(request, uuid):
             by=request.user,
             site=site_of(request),
         )
-        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        messages.success(request, gettext("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
         return redirect("partners:team", uuid=organization.uuid)
     members = organization.memberships.select_related("user").order_by("user__email")
     pending = organization.invitations.open().order_by("-created_at")
@@ -226,7 +236,9 @@ def accept_invitation(request, token):
         # An account has this address already: its owner joins by logging in, not by setting a password here.
         if request.user.is_authenticated and request.user.pk == existing.pk and request.method == "POST":
             invitations.accept(invitation, user=request.user)
-            messages.success(request, f"You now act for {invitation.organization.name}.")
+            messages.success(
+                request, gettext("You now act for %(organization)s.") % {"organization": invitation.organization.name}
+            )
             return redirect("partners:dashboard")
         return render(request, "partners/invitation.html", context)
     form = SetPasswordForm(request.POST or None, user=None)
@@ -238,7 +250,10 @@ def accept_invitation(request, token):
         except invitations.InvalidInvitation as error:
             return render(request, "partners/invitation.html", {"problem": str(error)}, status=HTTPStatus.BAD_REQUEST)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome. You now act for {invitation.organization.name}.")
+        messages.success(
+            request,
+            gettext("Welcome. You now act for %(organization)s.") % {"organization": invitation.organization.name},
+        )
         return redirect("partners:dashboard")
     context["form"] = form
     return render(request, "partners/invitation.html", context)
@@ -266,10 +281,10 @@ def suggest_correction(request, uuid):
     if request.method != "POST":
         return render(request, template, context)
     if antispam.cross_site(request):
-        context["refusal"] = "This form can only be sent from this site."
+        context["refusal"] = gettext("This form can only be sent from this site.")
         return _refused(request, template, context, form)
     if getattr(request, "limited", False):
-        context["refusal"] = "Too many messages have come from your connection. Please try again in an hour."
+        context["refusal"] = gettext("Too many messages have come from your connection. Please try again in an hour.")
         form.with_fresh_stamp()
         return render(request, template, context, status=HTTPStatus.TOO_MANY_REQUESTS)
     if not form.is_valid():
@@ -296,10 +311,12 @@ def apply(request):
     if request.method != "POST":
         return render(request, template, context)
     if antispam.cross_site(request):
-        context["refusal"] = "This form can only be sent from this site."
+        context["refusal"] = gettext("This form can only be sent from this site.")
         return _refused(request, template, context, form)
     if getattr(request, "limited", False):
-        context["refusal"] = "Too many applications have come from your connection. Please try again in an hour."
+        context["refusal"] = gettext(
+            "Too many applications have come from your connection. Please try again in an hour."
+        )
         form.with_fresh_stamp()
         return render(request, template, context, status=HTTPStatus.TOO_MANY_REQUESTS)
     if not form.is_valid():

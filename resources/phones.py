@@ -8,22 +8,23 @@ import contextlib
 import re
 
 import phonenumbers
+from django.utils.translation import gettext
 from phonenumbers import shortnumberinfo
 
 STORED_NUMBER_PATTERN = r"^(\+[1-9][0-9]{6,14}|[0-9]{3,8})$"
 
 
 class InvalidPhone(ValueError):
-    pass
+    """Raised with a message fit to show a person, in the active language (English outside a page)."""
 
 
 def normalise(raw, country=""):
     """Return the stored form of a number: "+18883737888", or "988" for a short code."""
     text = (raw or "").strip()
     if not text:
-        raise InvalidPhone("Enter a phone number.")
+        raise InvalidPhone(gettext("Enter a phone number."))
     if len(text) > 40:
-        raise InvalidPhone("That phone number is too long.")
+        raise InvalidPhone(gettext("That phone number is too long."))
     region = (country or "").upper() or None
     digits = re.sub(r"\D", "", text)
     if not text.startswith("+") and region and 3 <= len(digits) <= 8:
@@ -37,10 +38,14 @@ def normalise(raw, country=""):
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         raise InvalidPhone(
-            f"“{text}” is not a phone number we can read. Include the country code (+1 …) or set the phone's country."
+            gettext(
+                "“%(number)s” is not a phone number we can read. Include the country code (+1 …) or set the "
+                "phone's country."
+            )
+            % {"number": text}
         ) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(f"“{text}” is not a valid phone number.")
+        raise InvalidPhone(gettext("“%(number)s” is not a valid phone number.") % {"number": text})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -11,10 +11,15 @@ from functools import cache
 
 import pycountry
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 
 class UnknownRegion(ValueError):
-    """Raised with a message fit to show a person."""
+    """Raised with a message fit to show a person, in the active language (English outside a page)."""
+
+
+class AmbiguousRegion(UnknownRegion):
+    """The name is that of several regions: the message lists their codes to choose from."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ def normalise_country(value):
     """An ISO 3166-1 alpha-2 code from a code (alpha-2 or alpha-3) or an English name."""
     text = (value or "").strip()
     if not text:
-        raise UnknownRegion("Give a country.")
+        raise UnknownRegion(_("Give a country."))
     if len(text) in (2, 3):
         country = pycountry.countries.get(**{f"alpha_{len(text)}": text.upper()})
         if country:
@@ -124,7 +129,9 @@ def normalise_country(value):
     code = _country_names().get(text.casefold())
     if code:
         return code
-    raise UnknownRegion(f"“{text[:60]}” is not a country we know (use a name or an ISO 3166 code such as UG).")
+    raise UnknownRegion(
+        _("“%(name)s” is not a country we know (use a name or an ISO 3166 code such as UG).") % {"name": text[:60]}
+    )
 
 
 def normalise_subdivision(value, country=""):
@@ -141,12 +148,18 @@ def normalise_subdivision(value, country=""):
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        options = ", ".join(f"{code} ({country_name(code.split('-')[0])})" for code in sorted(matches)[:6])
-        raise UnknownRegion(f"“{text[:60]}” names several places; choose one by its code: {options}.")
+        options = ", ".join(f"{code} ({country_label(code.split('-')[0])})" for code in sorted(matches)[:6])
+        raise AmbiguousRegion(
+            _("“%(name)s” names several places; choose one by its code: %(options)s.")
+            % {"name": text[:60], "options": options}
+        )
+    if country:
+        raise UnknownRegion(
+            _("“%(name)s” is not a subdivision we know in %(country)s (use an ISO 3166-2 code such as US-TX).")
+            % {"name": text[:60], "country": country_label(country)}
+        )
     raise UnknownRegion(
-        f"“{text[:60]}” is not a subdivision we know"
-        + (f" in {country_name(country)}" if country else "")
-        + " (use an ISO 3166-2 code such as US-TX)."
+        _("“%(name)s” is not a subdivision we know (use an ISO 3166-2 code such as US-TX).") % {"name": text[:60]}
     )
 
 
@@ -164,20 +177,23 @@ def parse_region(value):
     """A Region from what a person or a URL gives: "UG", "Uganda", "US-TX", "Texas"."""
     text = (value or "").strip()
     if not text:
-        raise UnknownRegion("Give a region.")
+        raise UnknownRegion(_("Give a region."))
     if len(text) > 100:
-        raise UnknownRegion("That region name is too long.")
+        raise UnknownRegion(_("That region name is too long."))
     try:
         code = normalise_country(text)
     except UnknownRegion:
         try:
             code = normalise_subdivision(text)
-        except UnknownRegion as error:
-            if "several places" in str(error):
-                raise
+        except AmbiguousRegion:
+            raise
+        except UnknownRegion:
             raise UnknownRegion(
-                f"We do not know the region “{text[:60]}”. Use a country or a state/province, "
-                "by name or ISO code (UG, US-TX)."
+                _(
+                    "We do not know the region “%(name)s”. Use a country or a state/province, by name or ISO code "
+                    "(UG, US-TX)."
+                )
+                % {"name": text[:60]}
             ) from None
     return Region(code=code, name=region_name(code))
 

@@ -8,6 +8,7 @@ import pycountry
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import phones
@@ -133,9 +134,9 @@ class Phone(HSDSModel):
         except phones.InvalidPhone as error:
             errors["number"] = ValidationError(str(error), code="invalid_phone")
         if self.extension and not self.extension.isdigit():
-            errors["extension"] = ValidationError("An extension is digits only.", code="extension")
+            errors["extension"] = ValidationError(gettext("An extension is digits only."), code="extension")
         if self.text_keyword and self.type != self.Type.TEXT:
-            errors["text_keyword"] = ValidationError("Only a text line has a keyword.", code="keyword")
+            errors["text_keyword"] = ValidationError(gettext("Only a text line has a keyword."), code="keyword")
         if errors:
             raise ValidationError(errors)
 
@@ -165,7 +166,9 @@ def validate_timezone(value):
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"“{value}” is not a time zone name such as America/New_York.", code="timezone") from None
+        raise ValidationError(
+            gettext("“%(value)s” is not a time zone name such as America/New_York.") % {"value": value}, code="timezone"
+        ) from None
 
 
 BYDAY_TOKEN = re.compile(r"^([+-]?[0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
@@ -177,7 +180,9 @@ def normalise_byday(value):
     for token in tokens:
         if not BYDAY_TOKEN.match(token):
             raise ValidationError(
-                f"“{token[:20]}” is not a day: use MO, TU, WE, TH, FR, SA, SU (comma-separated).", code="byday"
+                gettext("“%(token)s” is not a day: use MO, TU, WE, TH, FR, SA, SU (comma-separated).")
+                % {"token": token[:20]},
+                code="byday",
             )
     unique = list(dict.fromkeys(tokens))
     if all(token in HSDS_WEEKDAYS for token in unique):
@@ -282,9 +287,9 @@ class Schedule(HSDSModel):
 
     def __str__(self):
         if self.open_24_7:
-            return "Open 24 hours, 7 days"
+            return gettext("Open 24 hours, 7 days")
         if self.opens_at is None:
-            return self.description or "Hours described elsewhere"
+            return self.description or gettext("Hours described elsewhere")
         return f"{self.days_display}: {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
 
     def clean(self):
@@ -295,19 +300,19 @@ class Schedule(HSDSModel):
             errors["byday"] = error
         if self.open_24_7:
             if self.byday or self.opens_at or self.closes_at:
-                errors["open_24_7"] = "A 24/7 schedule has no days or hours."
+                errors["open_24_7"] = gettext("A 24/7 schedule has no days or hours.")
         elif self.opens_at is None and self.closes_at is None:
             if not (self.description or self.notes or self.byday):
-                errors["opens_at"] = "Give the days and opening hours, tick 24/7, or describe the hours."
+                errors["opens_at"] = gettext("Give the days and opening hours, tick 24/7, or describe the hours.")
         else:
             if self.opens_at is None or self.closes_at is None:
-                errors["closes_at"] = "Give both the opening and the closing time."
+                errors["closes_at"] = gettext("Give both the opening and the closing time.")
             elif self.opens_at == self.closes_at:
-                errors["closes_at"] = "Opening and closing times are the same; for all day, tick 24/7."
+                errors["closes_at"] = gettext("Opening and closing times are the same; for all day, tick 24/7.")
             if not self.byday and "byday" not in errors:
-                errors["byday"] = "Give the days these hours apply to (e.g. MO,TU,WE,TH,FR)."
+                errors["byday"] = gettext("Give the days these hours apply to (e.g. MO,TU,WE,TH,FR).")
         if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
-            errors["valid_to"] = "The end of validity is before its start."
+            errors["valid_to"] = gettext("The end of validity is before its start.")
         if errors:
             raise ValidationError(errors)
 
@@ -358,7 +363,8 @@ def normalise_language(value):
         language = language or pycountry.languages.lookup(text)
     except LookupError:
         raise ValidationError(
-            f"“{text[:40]}” is not an ISO 639 language code (such as en, es, lg).", code="language"
+            gettext("“%(value)s” is not an ISO 639 language code (such as en, es, lg).") % {"value": text[:40]},
+            code="language",
         ) from None
     return getattr(language, "alpha_2", None) or language.alpha_3
 

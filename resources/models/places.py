@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import regions
@@ -14,18 +15,20 @@ def validate_country_code(value):
         raise ValidationError(str(error), code="country") from None
     # Lower case is fine here: clean() stores the upper-case code.
     if normalised != value.upper():
-        raise ValidationError(f"Use the ISO 3166-1 alpha-2 code {normalised}.", code="country")
+        raise ValidationError(
+            gettext("Use the ISO 3166-1 alpha-2 code %(code)s.") % {"code": normalised}, code="country"
+        )
 
 
 def validate_subdivision_code(value):
     if value and "-" not in value:
-        raise ValidationError("Use a full ISO 3166-2 code such as US-TX.", code="subdivision")
+        raise ValidationError(gettext("Use a full ISO 3166-2 code such as US-TX."), code="subdivision")
     try:
         normalised = regions.normalise_subdivision(value)
     except regions.UnknownRegion as error:
         raise ValidationError(str(error), code="subdivision") from None
     if normalised != value.upper():
-        raise ValidationError(f"Use the ISO 3166-2 code {normalised}.", code="subdivision")
+        raise ValidationError(gettext("Use the ISO 3166-2 code %(code)s.") % {"code": normalised}, code="subdivision")
 
 
 class LocationQuerySet(models.QuerySet):
@@ -193,11 +196,11 @@ class ServiceArea(HSDSModel):
     """Where a service is available, when that is wider than its locations."""
 
     class Kind(models.TextChoices):
-        WORLDWIDE = "worldwide", "Worldwide"
-        COUNTRY = "country", "A whole country"
-        SUBDIVISION = "subdivision", "A state, province or region (ISO 3166-2)"
-        CITY = "city", "A city"
-        OTHER = "other", "Described only (name, description or extent)"
+        WORLDWIDE = "worldwide", _("Worldwide")
+        COUNTRY = "country", _("A whole country")
+        SUBDIVISION = "subdivision", _("A state, province or region (ISO 3166-2)")
+        CITY = "city", _("A city")
+        OTHER = "other", _("Described only (name, description or extent)")
 
     service = models.ForeignKey("resources.Service", on_delete=models.CASCADE, related_name="service_areas")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -237,9 +240,9 @@ class ServiceArea(HSDSModel):
     @property
     def label(self):
         if self.kind == self.Kind.OTHER:
-            return self.name or self.description[:120] or "A described area"
+            return self.name or self.description[:120] or gettext("A described area")
         if self.kind == self.Kind.WORLDWIDE:
-            return str(_("Worldwide"))
+            return gettext("Worldwide")
         if self.kind == self.Kind.COUNTRY:
             return regions.country_label(self.country)
         if self.kind == self.Kind.SUBDIVISION:
@@ -254,22 +257,25 @@ class ServiceArea(HSDSModel):
             self.country = self.subdivision.split("-", 1)[0]
         if self.kind in (self.Kind.WORLDWIDE, self.Kind.OTHER):
             if self.country or self.subdivision or self.city:
-                errors["kind"] = "A worldwide or described area has no country, subdivision or city."
+                errors["kind"] = gettext("A worldwide or described area has no country, subdivision or city.")
             if self.kind == self.Kind.OTHER and not (self.name or self.description or self.extent):
-                errors["name"] = "Describe the area: give a name, a description or an extent."
+                errors["name"] = gettext("Describe the area: give a name, a description or an extent.")
         else:
             if not self.country:
-                errors["country"] = "Give the country."
+                errors["country"] = gettext("Give the country.")
             if self.kind == self.Kind.COUNTRY and (self.subdivision or self.city):
-                errors["kind"] = "A whole-country area has no subdivision or city; choose another kind."
+                errors["kind"] = gettext("A whole-country area has no subdivision or city; choose another kind.")
             if self.kind == self.Kind.SUBDIVISION:
                 if not self.subdivision:
-                    errors["subdivision"] = "Give the ISO 3166-2 code of the state, province or region."
+                    errors["subdivision"] = gettext("Give the ISO 3166-2 code of the state, province or region.")
                 if self.city:
-                    errors["city"] = "A subdivision area has no city; choose the kind 'city'."
+                    errors["city"] = gettext("A subdivision area has no city; choose the kind 'city'.")
             if self.kind == self.Kind.CITY and not self.city.strip():
-                errors["city"] = "Give the city."
+                errors["city"] = gettext("Give the city.")
         if self.subdivision and self.country and not self.subdivision.startswith(self.country + "-"):
-            errors["subdivision"] = f"{self.subdivision} is not in {regions.country_name(self.country)}."
+            errors["subdivision"] = gettext("%(subdivision)s is not in %(country)s.") % {
+                "subdivision": self.subdivision,
+                "country": regions.country_label(self.country),
+            }
         if errors:
             raise ValidationError(errors)

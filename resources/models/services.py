@@ -199,10 +199,10 @@ class Service(HSDSModel):
         TEMPORARILY_CLOSED = "temporarily closed", _("Temporarily closed")
 
     class ReviewState(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PENDING = "pending", "Pending review"
-        PUBLISHED = "published", "Published"
-        ARCHIVED = "archived", "Archived"
+        DRAFT = "draft", _("Draft")
+        PENDING = "pending", _("Pending review")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
 
     class Delivery(models.TextChoices):
         IN_PERSON = "in_person", _("In person")
@@ -211,30 +211,36 @@ class Service(HSDSModel):
         ONLINE = "online", _("Online")
 
     organization = models.ForeignKey("resources.Organization", on_delete=models.PROTECT, related_name="services")
-    name = models.CharField(max_length=300)
-    alternate_name = models.CharField(max_length=300, blank=True)
-    description = models.TextField(blank=True)
-    url = models.URLField("website", blank=True)
-    email = models.EmailField(blank=True)
-    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
-    application_process = models.TextField("how to get help", blank=True)
-    eligibility_description = models.TextField("who is eligible", blank=True)
-    minimum_age = models.PositiveSmallIntegerField(null=True, blank=True)
-    maximum_age = models.PositiveSmallIntegerField(null=True, blank=True)
-    fees_description = models.TextField("fees", blank=True)
-    is_free = models.BooleanField("free of charge", default=False)
+    # The verbose names of the fields partners edit (partners.documents.SERVICE_FIELDS) and read back when they
+    # compare a proposal are translated; the stored values and the HSDS names stay as they are.
+    name = models.CharField(_("name"), max_length=300)
+    alternate_name = models.CharField(_("alternate name"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    url = models.URLField(_("website"), blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.ACTIVE)
+    application_process = models.TextField(_("how to get help"), blank=True)
+    eligibility_description = models.TextField(_("who is eligible"), blank=True)
+    minimum_age = models.PositiveSmallIntegerField(_("minimum age"), null=True, blank=True)
+    maximum_age = models.PositiveSmallIntegerField(_("maximum age"), null=True, blank=True)
+    fees_description = models.TextField(_("fees"), blank=True)
+    is_free = models.BooleanField(_("free of charge"), default=False)
     available_online = models.BooleanField(
-        default=False, help_text="Can be used online (chat, video, an online form), not just read about."
+        _("available online"),
+        default=False,
+        help_text=_("Can be used online (chat, video, an online form), not just read about."),
     )
-    interpretation_services = models.TextField(blank=True)
+    interpretation_services = models.TextField(_("interpretation services"), blank=True)
     program = models.ForeignKey(
         "resources.Program", null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
     )
-    accreditations = models.TextField(blank=True)
-    wait_time = models.TextField(blank=True, help_text="Deprecated in HSDS 3.0; kept as given.")
-    fees = models.TextField(blank=True, help_text="Deprecated in HSDS 3.0 (see fees description); kept as given.")
-    licenses = models.TextField(blank=True, help_text="Deprecated in HSDS 3.0; kept as given.")
-    alert = models.TextField(blank=True, help_text="A short-term notice shown at the top of the listing.")
+    accreditations = models.TextField(_("accreditations"), blank=True)
+    wait_time = models.TextField(_("wait time"), blank=True, help_text="Deprecated in HSDS 3.0; kept as given.")
+    fees = models.TextField(
+        _("fees"), blank=True, help_text="Deprecated in HSDS 3.0 (see fees description); kept as given."
+    )
+    licenses = models.TextField(_("licenses"), blank=True, help_text="Deprecated in HSDS 3.0; kept as given.")
+    alert = models.TextField(_("alert"), blank=True, help_text="A short-term notice shown at the top of the listing.")
     terms = models.ManyToManyField(
         "resources.TaxonomyTerm",
         through="resources.ServiceTerm",
@@ -243,12 +249,14 @@ class Service(HSDSModel):
         help_text="Needs, populations, trafficking types.",
     )
 
-    review_state = models.CharField(max_length=20, choices=ReviewState, default=ReviewState.DRAFT, db_index=True)
+    review_state = models.CharField(
+        _("review state"), max_length=20, choices=ReviewState, default=ReviewState.DRAFT, db_index=True
+    )
     review_state_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     review_state_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
-    assured_date = models.DateField("last verified", null=True, blank=True)
+    assured_date = models.DateField(_("last verified"), null=True, blank=True)
     assurer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="verified by",
@@ -257,7 +265,7 @@ class Service(HSDSModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    assurer_email = models.EmailField("verified by (email)", blank=True)
+    assurer_email = models.EmailField(_("verified by (email)"), blank=True)
     # Set by every write path (admin, review actions, import), and kept as given by an import.
     last_modified = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -297,13 +305,13 @@ class Service(HSDSModel):
     def clean(self):
         errors = {}
         if self.minimum_age is not None and self.maximum_age is not None and self.minimum_age > self.maximum_age:
-            errors["maximum_age"] = "The maximum age must not be below the minimum age."
+            errors["maximum_age"] = gettext("The maximum age must not be below the minimum age.")
         if self.maximum_age is not None and self.maximum_age > 150:
-            errors["maximum_age"] = "An age above 150 is not plausible."
+            errors["maximum_age"] = gettext("An age above 150 is not plausible.")
         if self.assured_date is None and (self.assurer_id or self.assurer_email):
-            errors["assured_date"] = "Give the date it was verified, or clear who verified it."
+            errors["assured_date"] = gettext("Give the date it was verified, or clear who verified it.")
         if self.assured_date and self.assured_date > timezone.localdate():
-            errors["assured_date"] = "A verification date cannot be in the future."
+            errors["assured_date"] = gettext("A verification date cannot be in the future.")
         if errors:
             raise ValidationError(errors)
 
