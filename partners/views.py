@@ -262,10 +262,24 @@ def accept_invitation(request, token):
 # --- the public forms -------------------------------------------------------------------------------------
 
 
-def _refused(request, template, context, form):
-    """The status of an invalid anonymous submission: 400, with the form sendable again."""
+def _refused(request, template, context, form, too_many):
+    """The page again when an anonymous submission is refused, None when it may be saved.
+
+    Sent from another site or not valid: 400; over the rate limit: 429 with `too_many` as the reason. The form
+    always comes back with a fresh timestamp, so that sending it again works."""
+    status = None
+    if antispam.cross_site(request):
+        context["refusal"] = gettext("This form can only be sent from this site.")
+        status = HTTPStatus.BAD_REQUEST
+    elif getattr(request, "limited", False):
+        context["refusal"] = too_many
+        status = HTTPStatus.TOO_MANY_REQUESTS
+    elif not form.is_valid():
+        status = HTTPStatus.BAD_REQUEST
+    if status is None:
+        return None
     form.with_fresh_stamp()
-    return render(request, template, context, status=HTTPStatus.BAD_REQUEST)
+    return render(request, template, context, status=status)
 
 
 # csrf_exempt: see antispam.py. These pages must not set the CSRF cookie that a token would need.
@@ -280,15 +294,10 @@ def suggest_correction(request, uuid):
     template = "partners/correction.html"
     if request.method != "POST":
         return render(request, template, context)
-    if antispam.cross_site(request):
-        context["refusal"] = gettext("This form can only be sent from this site.")
-        return _refused(request, template, context, form)
-    if getattr(request, "limited", False):
-        context["refusal"] = gettext("Too many messages have come from your connection. Please try again in an hour.")
-        form.with_fresh_stamp()
-        return render(request, template, context, status=HTTPStatus.TOO_MANY_REQUESTS)
-    if not form.is_valid():
-        return _refused(request, template, context, form)
+    too_many = gettext("Too many messages have come from your connection. Please try again in an hour.")
+    refused = _refused(request, template, context, form, too_many)
+    if refused:
+        return refused
     correction = form.save(commit=False)
     correction.service = service
     correction.save()
@@ -310,17 +319,10 @@ def apply(request):
     template = "partners/apply.html"
     if request.method != "POST":
         return render(request, template, context)
-    if antispam.cross_site(request):
-        context["refusal"] = gettext("This form can only be sent from this site.")
-        return _refused(request, template, context, form)
-    if getattr(request, "limited", False):
-        context["refusal"] = gettext(
-            "Too many applications have come from your connection. Please try again in an hour."
-        )
-        form.with_fresh_stamp()
-        return render(request, template, context, status=HTTPStatus.TOO_MANY_REQUESTS)
-    if not form.is_valid():
-        return _refused(request, template, context, form)
+    too_many = gettext("Too many applications have come from your connection. Please try again in an hour.")
+    refused = _refused(request, template, context, form, too_many)
+    if refused:
+        return refused
     form.save()
     return redirect("partners:applied")
 
