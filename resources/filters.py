@@ -22,7 +22,7 @@ from django import forms
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import F, Q
+from django.db.models import F
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import facets as facet_counts
 from . import geo, regions, search
-from .models import Schedule, Service, ServiceAtLocation, Taxonomy, TaxonomyTerm
+from .models import Service, Taxonomy, TaxonomyTerm
 from .models.details import language_label, normalise_language
 from .models.services import days_setting
 from .models.taxonomy import tree_order
@@ -257,17 +257,6 @@ class ServiceFilterForm(forms.Form):
         return data
 
 
-def open_now_ids(moment, using="default"):
-    """The ids of the services Service.objects.open_at(moment) keeps: active, with hours of their own or of a
-    place of theirs that say open. One statement whose subqueries each run once, whatever the directory's size."""
-    open_schedules = Schedule.objects.using(using).open_at(moment)
-    own = open_schedules.filter(service__isnull=False).values("service_id")
-    places = open_schedules.filter(location__isnull=False).values("location_id")
-    at_place = ServiceAtLocation.objects.using(using).filter(location_id__in=places).values("service_id")
-    services = Service.objects.using(using).filter(Q(pk__in=own) | Q(pk__in=at_place), status=Service.Status.ACTIVE)
-    return list(services.values_list("pk", flat=True))
-
-
 class ServiceFilter(django_filters.FilterSet):
     q = KeywordFilter(method="filter_q", label=_("Search"))
     need = TermFilter(Taxonomy.NEEDS, _("need"), label=_("Need"))
@@ -297,6 +286,7 @@ class ServiceFilter(django_filters.FilterSet):
     def __init__(self, data=None, *args, now=None, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.now = now or timezone.now()
+        self._shared = {}  # what every IndexQuery of this search works out once (search.IndexQuery.shared)
 
     def filter_q(self, queryset, name, value):
         return search.apply(queryset, *self.understood())
@@ -354,7 +344,7 @@ class ServiceFilter(django_filters.FilterSet):
     INDEXED = frozenset(
         {"q", "need", "population", "trafficking_type", "region", "language", "delivery", "free"}
         | {"near", "lat", "lon", "within"}  # distance: the places within reach, then the index (search.NearQuery)
-        | {"open_now"}  # the ids of the services open now, read from the schedules once (open_ids)
+        | {"open_now"}  # the open-hour keys of the moment (search.open_now_keys)
     )
 
     def _in_use(self, name):
@@ -394,16 +384,11 @@ class ServiceFilter(django_filters.FilterSet):
             clauses.append([search.key("d", method) for method in data["delivery"]])
         if without != "free" and data.get("free"):
             clauses.append([search.key("free")])
+        if without != "open_now" and data.get("open_now"):
+            if not hasattr(self, "_open_keys"):
+                self._open_keys = search.open_now_keys(self.now, self.queryset.db)
+            clauses.append(self._open_keys)
         return clauses
-
-    def open_ids(self):
-        """With "open now", the ids of the services open now (Service.objects.open_at(), as one uncorrelated
-        statement over the open schedules), read once for the results and every facet; else None."""
-        if not self.cleaned.get("open_now"):
-            return None
-        if not hasattr(self, "_open_ids"):
-            self._open_ids = open_now_ids(self.now, self.queryset.db)
-        return self._open_ids
 
     def index_query(self, without=None):
         query = search.IndexQuery(
@@ -411,7 +396,7 @@ class ServiceFilter(django_filters.FilterSet):
             self.understood()[1],
             self.clauses(without),
             checked_since=published_since(),
-            ids=self.open_ids() if without != "open_now" else None,
+            shared=self._shared,
         )
         origin = self.origin()
         if origin is None:

@@ -25,6 +25,7 @@ import functools
 import json
 import re
 import unicodedata
+import zoneinfo
 
 from django.db import connections
 from django.db.models import BooleanField, Case, Expression, F, FloatField, IntegerField, Value, When
@@ -539,6 +540,36 @@ def key(kind, value=""):
     return f"k{kind}{_KEY_CHARACTERS.sub('', str(value).lower())}0"
 
 
+def timezones_in_use(using="default"):
+    """The timezones schedules are in: one step of the index on them for each (a loose index scan)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE zones (name) AS (SELECT min(timezone) FROM resources_schedule UNION ALL "
+            "SELECT (SELECT min(timezone) FROM resources_schedule WHERE timezone > zones.name) FROM zones "
+            "WHERE zones.name IS NOT NULL) SELECT name FROM zones WHERE name IS NOT NULL"
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def open_now_keys(moment, using="default"):
+    """The keys of which a service open at `moment` (Service.objects.open_at) holds at least one: open 24/7,
+    or, for each timezone in use, open for the whole local hour, quarter hour or minute of `moment` there
+    (the open-hour keys of migration 0007)."""
+    keys = [key("oalways")]
+    for name in timezones_in_use(using):
+        try:
+            local = moment.astimezone(zoneinfo.ZoneInfo(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue  # open_at skips a timezone it cannot read, and so does this
+        day, minute = local.weekday(), local.hour * 60 + local.minute
+        keys += [
+            key("o", f"{name}{day}{local.hour:02d}"),
+            key("q", f"{name}{day}{minute // 15:02d}"),
+            key("m", f"{name}{day}{minute:04d}"),
+        ]
+    return keys
+
+
 def bucket_keys(count):
     """The keys of the first `count` sample buckets."""
     return [key("b", number) for number in range(count)]
@@ -571,8 +602,13 @@ class IndexQuery:
     `ids` a service must be one of and the `excluded` ids it must not be. Every method runs one statement on
     the index."""
 
-    def __init__(self, using, concepts, clauses, *, checked_since=None, condition=None, ids=None, excluded=None):
+    def __init__(
+        self, using, concepts, clauses, *, checked_since=None, condition=None, ids=None, excluded=None, shared=None
+    ):
         self.using = using
+        # What the queries of one search work out once and share (this one, those made from it, and those given
+        # the same dict): the keys of the months too long ago.
+        self.shared = {} if shared is None else shared
         self.vendor = connections[using].vendor
         if self.vendor not in _INDEX_ENGINES:
             raise NotImplementedError(f"Search supports SQLite and PostgreSQL, not {self.vendor}.")
@@ -593,7 +629,7 @@ class IndexQuery:
             "excluded": self.excluded,
         }
         clauses = changes.pop("clauses", self.clauses)
-        return IndexQuery(self.using, self.concepts, clauses, **(options | changes))
+        return IndexQuery(self.using, self.concepts, clauses, shared=self.shared, **(options | changes))
 
     def narrowed(self, clause):
         return self._with(clauses=[*self.clauses, clause])
@@ -673,7 +709,12 @@ def _by_tier(tiers, offset, limit):
 class _SqliteIndex:
     def __init__(self, query):
         self.query = query
-        self.excluded = self._checked_before(query.checked_since) if query.checked_since else []
+        self.excluded = []
+        if query.checked_since:
+            remembered = ("checked before", query.checked_since)
+            if remembered not in query.shared:
+                query.shared[remembered] = self._checked_before(query.checked_since)
+            self.excluded = query.shared[remembered]
         self.match = self._match(TEXT_COLUMNS)
 
     def _checked_before(self, since):

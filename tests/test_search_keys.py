@@ -22,6 +22,7 @@ from resources.models import (
     Location,
     Organization,
     Phone,
+    Schedule,
     Service,
     ServiceArea,
     ServiceAtLocation,
@@ -36,6 +37,7 @@ from .conftest import (
     make_language,
     make_location,
     make_phone,
+    make_schedule,
     make_service,
     make_service_at_location,
     make_term,
@@ -51,6 +53,48 @@ TOKEN = re.compile(r"^[a-z0-9]+0$")
 
 def _code(value):
     return value.lower().replace("-", "")
+
+
+def _spans(schedule):
+    """(day, first minute, minute after the last) of each stretch of a weekly schedule's open hours, in its
+    own day: a day's hours up to midnight, and those of the next day when it closes at or before it opens."""
+    opens = schedule.opens_at.hour * 60 + schedule.opens_at.minute + (schedule.opens_at.second > 0)
+    closes = schedule.closes_at.hour * 60 + schedule.closes_at.minute
+    for day, code in enumerate(["MO", "TU", "WE", "TH", "FR", "SA", "SU"]):
+        if code in schedule.byday:
+            if schedule.closes_at > schedule.opens_at:
+                yield day, opens, closes
+            else:
+                yield day, opens, 1440
+                yield (day + 1) % 7, 0, closes
+
+
+def open_keys(service):
+    """The open-hour keys, counted minute by minute: each whole hour of a stretch, each whole quarter hour in
+    no whole hour, each minute in no whole quarter hour."""
+    if service.status != Service.Status.ACTIVE:
+        return set()
+    keys = set()
+    for schedule in Schedule.objects.filter(pk__in=_schedules_of(service)):
+        if schedule.open_24_7:
+            keys.add("koalways0")
+        if schedule.freq not in ("", "WEEKLY") or schedule.opens_at is None or schedule.closes_at is None:
+            continue
+        zone = re.sub("[^a-z0-9]", "", schedule.timezone.lower())
+        for day, first, stop in _spans(schedule):
+            minutes = set(range(first, stop))
+            hours = {hour for hour in range(24) if set(range(hour * 60, hour * 60 + 60)) <= minutes}
+            quarters = {q for q in range(96) if set(range(q * 15, q * 15 + 15)) <= minutes and q // 4 not in hours}
+            keys |= {f"ko{zone}{day}{hour:02d}0" for hour in hours}
+            keys |= {f"kq{zone}{day}{q:02d}0" for q in quarters}
+            keys |= {f"km{zone}{day}{m:04d}0" for m in minutes if m // 15 not in quarters and m // 60 not in hours}
+    return keys
+
+
+def _schedules_of(service):
+    places = ServiceAtLocation.objects.filter(service=service).values("location_id")
+    own = Schedule.objects.filter(service=service).values_list("pk", flat=True)
+    return {*own, *Schedule.objects.filter(location_id__in=places).values_list("pk", flat=True)}
 
 
 def _language_owners(language):
@@ -125,7 +169,7 @@ def expected_keys(service):
             keys.add(f"kwc{_code(area.country)}0")
         if area.kind == ServiceArea.Kind.SUBDIVISION:
             keys.add(f"kws{_code(area.subdivision)}0")
-    return keys
+    return keys | open_keys(service)
 
 
 def stored_keys():
@@ -203,6 +247,17 @@ def world(db):
     bare = make_service(name="Bare", status=Service.Status.DEFUNCT)
     faxed = make_service(name="Faxed", available_online=True)
     make_phone(service=faxed, type=Phone.Type.FAX)
+    # Hours: Rich's own, from 8:52:30 (seconds round up) to 12:07 on weekdays in Kolkata (UTC+5:30), and past
+    # midnight on Saturdays; the shelter's (Rich and Line are there) on Sundays; Faxed always; Bare's never
+    # count, as it is closed for good.
+    weekdays = {"byday": "MO,TU,WE,TH,FR", "timezone": "Asia/Kolkata"}
+    make_schedule(service=rich, opens_at=datetime.time(8, 52, 30), closes_at=datetime.time(12, 7), **weekdays)
+    make_schedule(
+        service=rich, opens_at=datetime.time(22, 10), closes_at=datetime.time(1, 5), byday="SA", timezone="Etc/GMT+5"
+    )
+    make_schedule(location=shelter, opens_at=datetime.time(9), closes_at=datetime.time(17), byday="SU")
+    make_schedule(service=faxed, open_24_7=True)
+    make_schedule(service=bare, open_24_7=True)
     return {
         "chain": chain,
         "other": other,
@@ -245,12 +300,13 @@ def test_a_service_with_everything_has_every_key(world):
         "kpsgbeng0",
         "klpl0",
         *checked_keys(world["line"]),
-    }
+    } | open_keys(world["line"])
     assert keys_of(world["bare"]) == {f"kb{world['bare'].pk % 1024}0", *checked_keys(world["bare"])}
     assert keys_of(world["faxed"]) == {
         f"kb{world['faxed'].pk % 1024}0",
         "kpub0",
         "kdonline0",
+        "koalways0",
         *checked_keys(world["faxed"]),
     }
 
@@ -442,6 +498,36 @@ def test_changes_to_places_and_their_addresses(world):
     # A place deleted with its links, languages and addresses.
     make_service_at_location(line, shelter)
     Location.objects.get(pk=shelter.pk).delete()
+    assert_keys_current()
+
+
+def test_changes_to_schedules(world):
+    rich, line, shelter = world["rich"], world["line"], world["shelter"]
+    # Monday (0): minutes 8:53 (533) to 8:59, the hours 9 to 11, minutes 12:00 (720) to 12:06.
+    assert {"kmasiakolkata005330", "koasiakolkata0090", "koasiakolkata0110", "kmasiakolkata007260"} <= keys_of(rich)
+    assert not {"kmasiakolkata005320", "koasiakolkata0080", "kqasiakolkata0480"} & keys_of(rich)
+    # Saturday (5) from 22:10 (minute 1330; quarters from 22:15, the 89th) into Sunday (6) until 1:05.
+    assert {"kmetcgmt5513300", "kqetcgmt55890", "koetcgmt55230", "koetcgmt56000", "kmetcgmt5600640"} <= keys_of(rich)
+    assert "koutc6160" in keys_of(line)  # the shelter's Sunday hours, in UTC
+    own = Schedule.objects.get(service=rich, byday="SA")
+    own.closes_at = datetime.time(2)
+    own.save()
+    assert "koetcgmt56010" in keys_of(rich)
+    _raw("UPDATE resources_schedule SET timezone = 'Europe/London' WHERE id = %s", own.pk)
+    assert "koeuropelondon5230" in keys_of(rich)
+    Schedule.objects.filter(location=shelter).update(byday="SU,MO", freq=Schedule.Freq.WEEKLY)
+    assert "koutc0160" in keys_of(line)
+    Schedule.objects.filter(location=shelter).update(freq=Schedule.Freq.MONTHLY)
+    assert not {key for key in keys_of(line) if key.startswith(("ko", "kq", "km"))}
+    Service.objects.filter(pk=rich.pk).update(status=Service.Status.TEMPORARILY_CLOSED)
+    assert not {key for key in keys_of(rich) if key.startswith(("ko", "kq", "km"))}
+    Service.objects.filter(pk=rich.pk).update(status=Service.Status.ACTIVE)
+    assert_keys_current()
+    ServiceAtLocation.objects.filter(service=line).delete()
+    make_schedule(location=shelter, open_24_7=True)
+    assert "koalways0" in keys_of(rich)
+    assert "koalways0" not in keys_of(line)
+    Schedule.objects.filter(service=rich).delete()
     assert_keys_current()
 
 

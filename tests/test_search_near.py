@@ -255,6 +255,71 @@ def test_open_now_keeps_exactly_those_open(hours):
     assert {service.name for service in at_one.results()[0:50]} == {"Edge Clinic", "National Line", "Far Clinic"}
 
 
+@pytest.fixture
+def odd_hours(db):
+    """Services whose hours start and end off the hour, in timezones off the hour, past midnight, at a place."""
+    kolkata = {"timezone": "Asia/Kolkata"}  # UTC+5:30
+    for name, opens, closes, days, zone in [
+        ("Early", datetime.time(8, 52, 30), datetime.time(12, 7), "MO,TU,WE,TH,FR", "Asia/Kolkata"),
+        ("Late", datetime.time(22, 10), datetime.time(1, 5), "SU,MO", "America/Chicago"),
+        ("Short", datetime.time(9, 20), datetime.time(9, 40), "MO", "Asia/Kathmandu"),  # UTC+5:45
+        ("Quarters", datetime.time(9, 15), datetime.time(16, 45), "MO,SA", "Europe/London"),
+    ]:
+        service = make_service(name=name)
+        make_schedule(service=service, opens_at=opens, closes_at=closes, byday=days, timezone=zone)
+    placed = make_service(name="Placed")
+    place = make_location(country="IN", name="Centre")
+    make_service_at_location(placed, place)
+    make_schedule(location=place, opens_at=datetime.time(13, 1), closes_at=datetime.time(13, 59), byday="MO", **kolkata)
+    make_schedule(service=make_service(name="Always"), open_24_7=True)
+
+
+def _edges():
+    """Moments on each side of the odd hours' openings and closings (in UTC, Monday 23 and Sunday 22 November
+    2026), and every 7 minutes through a Monday."""
+    start = datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC)
+    edges = [
+        (2026, 11, 23, 3, 22, 29),  # 8:52:29 in Kolkata: before Early's 8:52:30 (which counts from 8:53)
+        (2026, 11, 23, 3, 23, 0),
+        (2026, 11, 23, 6, 36, 59),  # 12:06:59 in Kolkata
+        (2026, 11, 23, 6, 37, 0),
+        (2026, 11, 23, 3, 35, 0),  # 9:20 in Kathmandu
+        (2026, 11, 23, 3, 54, 59),
+        (2026, 11, 23, 3, 55, 0),
+        (2026, 11, 23, 4, 10, 0),  # 22:10 on Sunday in Chicago
+        (2026, 11, 23, 7, 4, 59),  # 1:04:59 on Monday in Chicago
+        (2026, 11, 23, 7, 5, 0),
+        (2026, 11, 23, 7, 30, 59),  # 13:00:59 in Kolkata: the place opens at 13:01
+        (2026, 11, 23, 7, 31, 0),
+        (2026, 11, 23, 8, 28, 59),
+        (2026, 11, 23, 8, 29, 0),
+        (2026, 11, 23, 9, 14, 59),
+        (2026, 11, 23, 9, 15, 0),
+        (2026, 11, 23, 16, 44, 59),
+        (2026, 11, 23, 16, 45, 0),
+    ]
+    moments = [datetime.datetime(*edge, tzinfo=datetime.UTC) for edge in edges]
+    return moments + [start + datetime.timedelta(minutes=7 * step) for step in range(0, 24 * 60 // 7)]
+
+
+def test_open_now_on_the_index_is_open_at_to_the_minute(odd_hours):
+    """The open-hour keys (whole hours, quarter hours, minutes) say open exactly when open_at does."""
+    wrong = []
+    for moment in _edges():
+        found = ServiceFilter(QueryDict("open_now=on"), queryset=Service.objects.published(), now=moment)
+        assert found.on_index()
+        names = {service.name for service in found.results()[0:20]}
+        expected = set(Service.objects.published().open_at(moment).values_list("name", flat=True))
+        if names != expected:
+            wrong.append((moment.isoformat(), sorted(names ^ expected)))
+    assert not wrong
+    # The test means something: each service is open at some moments and closed at others.
+    seen = set()
+    for moment in _edges():
+        seen |= set(Service.objects.open_at(moment).values_list("name", flat=True))
+    assert seen == {"Early", "Late", "Short", "Quarters", "Placed", "Always"}
+
+
 def test_the_page_says_when_many_results_near_a_point_come_newest_first(around, client, monkeypatch):
     query = "/search/?" + urlencode({"near": "77002", "within": "25"})
     assert "come first among those as near" not in client.get(query).content.decode()

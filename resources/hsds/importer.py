@@ -1643,7 +1643,8 @@ class _Importer:
 
 def _services_indexed_with(model, rows):
     """The ids of the services whose search entry (text or keys, migration 0007) new `rows` of `model` change:
-    the service's own row, its term links, hotline, places and their links, phones, languages and areas."""
+    the service's own row, its term links, hotline, places and their links, phones, languages, areas and
+    schedules."""
     if model is Service:
         return {row.pk for row in rows}
     if model in (ServiceTerm, ServiceAtLocation, ServiceArea, Hotline, Phone):
@@ -1654,8 +1655,11 @@ def _services_indexed_with(model, rows):
         services |= _services_of(Phone.objects, "pk", {row.phone_id for row in rows if row.phone_id})
         services |= _services_of(ServiceAtLocation.objects, "location_id", {row.location_id for row in rows})
         return services - {None}
-    if model is Address:
-        return _services_of(ServiceAtLocation.objects, "location_id", {row.location_id for row in rows})
+    if model in (Address, Schedule):
+        # A schedule's open hours are keys of its own service or of the services at its place.
+        services = {getattr(row, "service_id", None) for row in rows}
+        places = {row.location_id for row in rows}
+        return (services | _services_of(ServiceAtLocation.objects, "location_id", places)) - {None}
     return set()
 
 

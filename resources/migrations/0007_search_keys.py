@@ -20,6 +20,12 @@ service, separated by single spaces, in any order:
     kc{yyyymm}0       the month the listing was last checked (Service.checked_on: the later of its last
                       verification and its last publication; neither: its last change), as a UTC date
     kcd{yyyymmdd}0    the day it was last checked (published() hides listings not checked for a while)
+    koalways0         open 24/7 (Service.objects.open_at(): its own hours or a place's; active services only)
+    ko{tz}{d}{hh}0    open for the whole hour hh (00-23) of weekday d (0 Monday) in the timezone tz (its name
+                      in lowercase letters and digits) by weekly hours; kq{tz}{d}{qq}0 the whole quarter hour
+                      qq (00-95) of such a day, in an hour only partly open; km{tz}{d}{mmmm}0 the minute mmmm
+                      (0000-1439), in a quarter only partly open. "Open now" is then, for each timezone in use,
+                      one of three keys: exact to the minute (seconds in opening times are rounded inwards)
 
 SQLite: an FTS5 table cannot gain a column, so the table is made again with a `keys` column (same
 tokenizer), its vocabulary becomes an fts5vocab of type 'col' (so spelling suggestions can leave the keys
@@ -64,6 +70,69 @@ _PG_CHECKED = (
 def _token(prefix, value):
     """SQL of the key `prefix`{value}0, `value` lowercased with any "-" removed."""
     return f"'{prefix}' || lower(replace(CAST({value} AS TEXT), '-', '')) || '0'"
+
+
+# Open hours. A weekly schedule counts for "open now" (ScheduleQuerySet.open_at) with days, an opening and a
+# closing time; it is open from the opening to the closing time on each of its days, into the next day when
+# it closes at or before it opens (compared as times, as open_at does).
+_WEEKLY = "freq IN ('', 'WEEKLY') AND opens_at IS NOT NULL AND closes_at IS NOT NULL"
+_DAY_CODES = "MOTUWETHFRSASU"
+# The three sizes of the open-hour keys: (kind, minutes, digits of the number of the slot in its day).
+_OPEN_SLOTS = (("ko", 60, 2), ("kq", 15, 2), ("km", 1, 4))
+
+
+def _open_ranges(start, end, size, bigger, least="min", greatest="max"):
+    """SQL pairs (first, last + 1) of the numbers of the slots of `size` minutes wholly inside the minutes
+    [start, end) of a day that lie in no wholly open slot of `bigger` minutes (None: the largest size): at
+    most two ranges, next to the start and next to the end."""
+    first, stop = f"(({start}) + {size - 1}) / {size}", f"({end}) / {size}"
+    if bigger is None:
+        return [(first, stop)]
+    ratio = bigger // size
+    big_first, big_stop = f"(({start}) + {bigger - 1}) / {bigger} * {ratio}", f"({end}) / {bigger} * {ratio}"
+    return [(first, f"{least}({stop}, {big_first})"), (f"{greatest}({first}, {big_stop})", stop)]
+
+
+def _sqlite_minutes(column, round_up=False):
+    """SQLite: the minute of the day of a time stored as text ("HH:MM[:SS[.ffffff]]"); any seconds round up."""
+    minutes = f"(CAST(substr({column}, 1, 2) AS INTEGER) * 60 + CAST(substr({column}, 4, 2) AS INTEGER))"
+    return f"({minutes} + (CAST(substr({column}, 7, 2) AS INTEGER) > 0))" if round_up else minutes
+
+
+def _sqlite_open_keys(sid):
+    """SQLite: SELECTs of the open-hour keys of the service `sid` (aliases oh_*), each giving one a row."""
+    active = f"EXISTS (SELECT 1 FROM resources_service oh_v WHERE oh_v.id = {sid} AND oh_v.status = 'active')"
+    schedules = (
+        f"SELECT oh_a.id FROM resources_schedule oh_a WHERE oh_a.service_id = {sid} UNION "
+        "SELECT oh_b.id FROM resources_serviceatlocation oh_l JOIN resources_schedule oh_b "
+        f"ON oh_b.location_id = oh_l.location_id WHERE oh_l.service_id = {sid}"
+    )
+    tz = "lower(replace(replace(replace(replace(oh_s.timezone, '/', ''), '_', ''), '-', ''), '+', ''))"
+    opens, closes = _sqlite_minutes("oh_s.opens_at", round_up=True), _sqlite_minutes("oh_s.closes_at")
+    days = (
+        f"FROM resources_schedule oh_s JOIN resources_searchslot oh_d ON oh_d.n < 7 AND "
+        f"instr(upper(oh_s.byday), substr('{_DAY_CODES}', oh_d.n * 2 + 1, 2)) > 0 "
+        f"WHERE oh_s.id IN ({schedules}) AND oh_s.{_WEEKLY.replace(' AND ', ' AND oh_s.')} AND {active}"
+    )
+    spans = (
+        f"SELECT {tz} AS tz, oh_d.n AS day, {opens} AS a, "
+        f"CASE WHEN oh_s.closes_at > oh_s.opens_at THEN {closes} ELSE 1440 END AS b {days} "
+        f"UNION ALL SELECT {tz}, (oh_d.n + 1) % 7, 0, {closes} {days} AND oh_s.closes_at <= oh_s.opens_at"
+    )
+    parts = [
+        "SELECT 'koalways0' FROM resources_schedule oh_s "
+        f"WHERE oh_s.id IN ({schedules}) AND oh_s.open_24_7 AND {active}"
+    ]
+    bigger = None
+    for kind, size, digits in _OPEN_SLOTS:
+        number = f"substr('000' || oh_n.n, -{digits})"
+        for first, stop in _open_ranges("oh_t.a", "oh_t.b", size, bigger):
+            parts.append(
+                f"SELECT '{kind}' || oh_t.tz || oh_t.day || {number} || '0' FROM ({spans}) oh_t "
+                f"JOIN resources_searchslot oh_n ON oh_n.n >= {first} AND oh_n.n < {stop}"
+            )
+        bigger = size
+    return parts
 
 
 def _keys(sid):
@@ -115,6 +184,7 @@ def _keys(sid):
         # Each linked term, then its parent, grandparent, ... (a fixed chain of joins).
         f"SELECT {_token('kt', 'st.taxonomy_term_id')} FROM resources_serviceterm st WHERE st.service_id = {sid}",
     ]
+    parts += _sqlite_open_keys(sid)
     for level in range(ANCESTOR_LEVELS):
         below = ["st.taxonomy_term_id", *(f"t{n}.parent_id" for n in range(level))]
         joins = "".join(f"JOIN resources_taxonomyterm t{n} ON t{n}.id = {below[n]} " for n in range(level + 1))
@@ -153,6 +223,15 @@ def _language_services(row):
         f"SELECT {row}.service_id UNION SELECT p.service_id FROM resources_phone p WHERE p.id = {row}.phone_id "
         f"UNION {_services_at(f'{row}.location_id')}"
     )
+
+
+# What a schedule's open-hour keys depend on.
+SCHEDULE_COLUMNS = ("service_id", "location_id", "open_24_7", "byday", "opens_at", "closes_at", "timezone", "freq")
+
+
+def _schedule_services(row):
+    """SQL of the services a schedule row `row` (old, new) is the hours of: its own, or those at its place."""
+    return f"SELECT {row}.service_id UNION {_services_at(f'{row}.location_id')}"
 
 
 # --- SQLite ---------------------------------------------------------------------------------------------------
@@ -216,6 +295,15 @@ def _sqlite_key_triggers():
             " OR ".join(f"old.{column} IS NOT new.{column}" for column in address_columns),
             f"{_services_at('old.location_id')} UNION {_services_at('new.location_id')}",
         ),
+        ("schedule_insert", "schedule", "INSERT", _PAUSED, _schedule_services("new")),
+        ("schedule_delete", "schedule", "DELETE", None, _schedule_services("old")),
+        (
+            "schedule_update",
+            "schedule",
+            f"UPDATE OF {', '.join(SCHEDULE_COLUMNS)}",
+            " OR ".join(f"old.{column} IS NOT new.{column}" for column in SCHEDULE_COLUMNS),
+            f"{_schedule_services('old')} UNION {_schedule_services('new')}",
+        ),
         (
             "location_update",
             "location",
@@ -246,6 +334,10 @@ def _sqlite_sql():
 
     statements = [f"DROP TRIGGER IF EXISTS resources_search_{name}" for name in _SQLITE_0004_TRIGGERS]
     statements += [
+        # The numbers 0 to 1439 (the minutes of a day), which the open-hour keys count through.
+        "CREATE TABLE IF NOT EXISTS resources_searchslot (n integer PRIMARY KEY)",
+        "INSERT OR IGNORE INTO resources_searchslot (n) WITH RECURSIVE slots(n) AS "
+        "(SELECT 0 UNION ALL SELECT n + 1 FROM slots WHERE n < 1439) SELECT n FROM slots",
         "DROP TABLE IF EXISTS resources_searchvocabulary",
         "DROP TABLE IF EXISTS resources_searchdocument",
         "CREATE VIRTUAL TABLE resources_searchdocument USING fts5(name, alternate_name, organization, terms, "
@@ -311,6 +403,7 @@ _PG_KEY_TRIGGERS = (
     ("language", "language", ("service_id", "phone_id", "location_id", "code")),
     ("address", "address", ("location_id", "country", "subdivision")),
     ("location", "location", ("location_type", "latitude")),
+    ("schedule", "schedule", SCHEDULE_COLUMNS),
 )
 
 
@@ -332,6 +425,37 @@ _PG_SERVICE_TOKENS = _pg_tokens(
     f"'kcd' || to_char({_PG_CHECKED}, 'YYYYMMDD') || '0'",
 )
 _PG_HOTLINE_TOKENS = _pg_tokens("'khot0'", "CASE WHEN chat_url <> '' THEN 'kdonline0' END")
+
+
+def _pg_open_keys():
+    """PostgreSQL: the SQL of the open-hour keys of the schedules `plan` (an array of ids), as an array."""
+    minutes = "(extract(hour FROM {0}) * 60 + extract(minute FROM {0}))::int"
+    spans = (
+        "SELECT lower(regexp_replace(timezone, '[^A-Za-z0-9]', '', 'g')) AS tz, day, a, "
+        "CASE WHEN closes_at > opens_at THEN b ELSE 1440 END AS b FROM ("
+        f"SELECT *, {minutes.format('opens_at')} + (floor(extract(second FROM opens_at)) > 0)::int AS a, "
+        f"{minutes.format('closes_at')} AS b FROM resources_schedule WHERE id = ANY(plan) AND {_WEEKLY}"
+        ") s CROSS JOIN generate_series(0, 6) day "
+        f"WHERE position(substr('{_DAY_CODES}', day * 2 + 1, 2) IN byday) > 0"
+    )
+    parts, bigger = [], None
+    for kind, size, digits in _OPEN_SLOTS:
+        for first, stop in _open_ranges("t.a", "t.b", size, bigger, "least", "greatest"):
+            parts.append(
+                f"SELECT '{kind}' || t.tz || t.day || lpad(n::text, {digits}, '0') || '0' "
+                f"FROM spans t CROSS JOIN generate_series({first}, {stop} - 1) n"
+            )
+        bigger = size
+    # The part of an overnight span after midnight: from 0 to its closing time on the next day.
+    after_midnight = (
+        "SELECT lower(regexp_replace(timezone, '[^A-Za-z0-9]', '', 'g')), (day + 1) % 7, 0, "
+        f"{minutes.format('closes_at')} FROM resources_schedule CROSS JOIN generate_series(0, 6) day "
+        f"WHERE id = ANY(plan) AND {_WEEKLY} AND closes_at <= opens_at "
+        f"AND position(substr('{_DAY_CODES}', day * 2 + 1, 2) IN byday) > 0"
+    )
+    return f"ARRAY(WITH spans AS ({spans} UNION ALL {after_midnight}) {' UNION ALL '.join(parts)})"
+
+
 _PG_PHONE_TOKEN = f"CASE WHEN type IN ({_CALL_TYPES_SQL}) THEN 'kdphone0' WHEN type = 'text' THEN 'kdtext0' END"
 _PG_ADDRESS_TOKENS = _pg_tokens(
     f"CASE WHEN country <> '' THEN 'kpc' || {_pg_code('country')} || '0' END",
@@ -355,6 +479,7 @@ _PG_KEYS = f"""CREATE OR REPLACE FUNCTION resources_search_keys(sid bigint) RETU
             visits bigint[];  -- those people can visit
             lines bigint[];  -- its phone lines
             terms bigint[];  -- its terms, then their parents, level by level
+            plan bigint[];  -- its schedules and those of its places
             found text[];
         BEGIN
             found := ARRAY(SELECT {_PG_SERVICE_TOKENS} FROM resources_service ks WHERE ks.id = sid);
@@ -387,6 +512,15 @@ _PG_KEYS = f"""CREATE OR REPLACE FUNCTION resources_search_keys(sid bigint) RETU
                     WHERE l.location_id = ANY(sites) AND l.service_id IS NULL
                       AND (SELECT p.service_id FROM resources_phone p WHERE p.id = l.phone_id) IS NULL
                 );
+            -- Open hours (ScheduleQuerySet.open_at) of an active service: its schedules and those of its places.
+            IF EXISTS (SELECT 1 FROM resources_service WHERE id = sid AND status = 'active') THEN
+                plan := ARRAY(SELECT id FROM resources_schedule WHERE service_id = sid)
+                    || ARRAY(SELECT id FROM resources_schedule WHERE location_id = ANY(sites));
+                IF EXISTS (SELECT 1 FROM resources_schedule WHERE id = ANY(plan) AND open_24_7) THEN
+                    found := found || 'koalways0'::text;
+                END IF;
+                found := found || {_pg_open_keys()};
+            END IF;
             terms := ARRAY(SELECT taxonomy_term_id FROM resources_serviceterm WHERE service_id = sid);
             FOR level IN 0..{ANCESTOR_LEVELS} LOOP
                 EXIT WHEN cardinality(terms) = 0;
@@ -498,6 +632,7 @@ def _postgresql_sql():
         _pg_function("language", _language_services("OLD"), _language_services("NEW")),
         _pg_function("address", _services_at("OLD.location_id"), _services_at("NEW.location_id")),
         _pg_function("location", _services_at("OLD.id"), "SELECT NULL::bigint WHERE false"),
+        _pg_function("schedule", _schedule_services("OLD"), _schedule_services("NEW")),
     ]
     for function, table, columns in _PG_KEY_TRIGGERS:
         changed = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in columns)
@@ -519,7 +654,7 @@ def _postgresql_drop():
     for _function, table, _columns in _PG_KEY_TRIGGERS:
         statements.append(f"DROP TRIGGER IF EXISTS resources_search_{table} ON resources_{table}")
         statements.append(f"DROP TRIGGER IF EXISTS resources_search_{table}_update ON resources_{table}")
-    for function in ("owned", "language", "address", "location"):
+    for function in ("owned", "language", "address", "location", "schedule"):
         statements.append(f"DROP FUNCTION IF EXISTS resources_search_on_{function}()")
     statements.append("DROP FUNCTION IF EXISTS resources_search_keys(bigint)")
     return statements
@@ -543,7 +678,10 @@ def add_keys(apps, schema_editor):
 
 def remove_keys(apps, schema_editor):
     """Back to the index of 0004: this migration's own triggers go, then 0004's index is made again."""
-    statements = _sqlite_drop() if schema_editor.connection.vendor == "sqlite" else _postgresql_drop()
+    if schema_editor.connection.vendor == "sqlite":
+        statements = [*_sqlite_drop(), "DROP TABLE IF EXISTS resources_searchslot"]
+    else:
+        statements = _postgresql_drop()
     for statement in statements:
         schema_editor.execute(statement, params=None)
     _INDEX_0004.drop_index(apps, schema_editor)
