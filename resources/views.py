@@ -5,7 +5,7 @@ from django.views.decorators.http import require_safe
 
 from . import geo
 from .filters import ServiceFilter
-from .models import Organization, Service, Taxonomy, TaxonomyTerm
+from .models import Organization, Service, Taxonomy, TaxonomyTerm, load_cards
 from .search import SearchResults
 
 # How many hotlines the home page shows, and a search that found nothing offers instead: the first in the
@@ -15,7 +15,7 @@ FIRST_HOTLINES = 6
 
 def _hotlines(regions=()):
     """Public hotlines in the curators' order; with regions, only those serving one of them."""
-    return Service.objects.published().in_any_region(regions).hotlines().for_listing()
+    return Service.objects.published().in_any_region(regions).hotlines().for_cards()
 
 
 @require_safe
@@ -23,7 +23,7 @@ def home(request):
     needs = TaxonomyTerm.objects.of(Taxonomy.NEEDS).filter(parent__isnull=True).order_by("position", "name")
     hotlines = _hotlines()
     context = {
-        "hotlines": hotlines[:FIRST_HOTLINES],
+        "hotlines": load_cards(list(hotlines[:FIRST_HOTLINES])),
         "more_hotlines": hotlines[FIRST_HOTLINES:].exists(),
         "needs": needs,
     }
@@ -34,9 +34,9 @@ def home(request):
 def search(request):
     # The ZIP code or location in the query is used for this request only: never stored or logged.
     filterset = ServiceFilter(request.GET or None, queryset=Service.objects.published())
-    results = filterset.results(prepare=lambda services: services.for_listing())
+    results = filterset.results(prepare=lambda services: services.for_cards())
     page = Paginator(results, settings.RESULTS_PER_PAGE).get_page(request.GET.get("page"))
-    services = list(page.object_list)
+    services = load_cards(list(page.object_list))
     facets = filterset.facets()
     origin = filterset.origin()
     if origin:
@@ -59,7 +59,7 @@ def search(request):
         "counts_are_estimates": any(choice.approximate for choices in facets.values() for choice in choices),
         # When nothing matches, a person still gets somewhere to turn: the first hotlines in the curators'
         # order (the hotlines page lists them all).
-        "fallback_hotlines": _hotlines(filterset.regions())[:FIRST_HOTLINES] if not services else [],
+        "fallback_hotlines": load_cards(list(_hotlines(filterset.regions())[:FIRST_HOTLINES])) if not services else [],
     }
     return render(request, "resources/search.html", context)
 
@@ -67,6 +67,7 @@ def search(request):
 @require_safe
 def hotlines(request):
     page = Paginator(_hotlines(), settings.RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    load_cards(list(page.object_list))
     return render(request, "resources/hotlines.html", {"page": page})
 
 
@@ -79,5 +80,5 @@ def service_detail(request, uuid):
 @require_safe
 def organization_detail(request, uuid):
     organization = get_object_or_404(Organization.objects.with_public_services().prefetch_related("phones"), uuid=uuid)
-    services = Service.objects.published().filter(organization=organization).for_listing()
+    services = load_cards(list(Service.objects.published().filter(organization=organization).for_cards()))
     return render(request, "resources/organization_detail.html", {"organization": organization, "services": services})

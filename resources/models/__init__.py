@@ -13,6 +13,7 @@ from .services import (
     Service,
     ServiceTerm,
     ServiceTranslation,
+    load_cards,
 )
 from .taxonomy import Taxonomy, TaxonomyTerm
 
@@ -47,4 +48,5 @@ __all__ = [
     "Taxonomy",
     "TaxonomyTerm",
     "Tristate",
+    "load_cards",
 ]
