@@ -227,14 +227,24 @@ def within_reach(origin, miles, using="default"):
         rows = cursor.fetchall()
     here_lat, here_lng = math.radians(origin.latitude), math.radians(origin.longitude)
     sin_here, cos_here = math.sin(here_lat), math.cos(here_lat)
-    found = {}
+    # A place farther than `miles` has a cosine below this one (a little margin for rounding): no arc cosine
+    # is worked out for it. Each place is measured once, however many services are there.
+    least_cosine = math.cos(min(math.pi, miles / EARTH_RADIUS_MILES)) - 1e-9
+    measured, found = {}, {}
     for service_id, location_id, latitude, longitude, confidential in rows:
-        if confidential:
-            latitude, longitude = (_snapped(value) for value in (latitude, longitude))
-        lat, lng = math.radians(latitude), math.radians(longitude)
-        cosine = sin_here * math.sin(lat) + cos_here * math.cos(lat) * math.cos(lng - here_lng)
-        distance = EARTH_RADIUS_MILES * math.acos(min(1.0, max(-1.0, cosine)))
-        if distance <= miles and (service_id not in found or (distance, location_id) < found[service_id]):
+        if location_id in measured:
+            distance = measured[location_id]
+        else:
+            if confidential:
+                latitude, longitude = (_snapped(value) for value in (latitude, longitude))
+            lat, lng = math.radians(latitude), math.radians(longitude)
+            cosine = sin_here * math.sin(lat) + cos_here * math.cos(lat) * math.cos(lng - here_lng)
+            distance = None
+            if cosine >= least_cosine:
+                distance = EARTH_RADIUS_MILES * math.acos(min(1.0, max(-1.0, cosine)))
+                distance = distance if distance <= miles else None
+            measured[location_id] = distance
+        if distance is not None and (service_id not in found or (distance, location_id) < found[service_id]):
             found[service_id] = (distance, location_id)
     return found
 

@@ -72,8 +72,11 @@ class Location(HSDSModel):
 
     class Meta:
         ordering = ["name"]
-        # The bounding box of a distance search is a range scan on latitude, longitude checked in the index.
-        indexes = [models.Index(fields=["latitude", "longitude"], name="location_coordinates_idx")]
+        # The bounding box of a distance search (geo.within_reach) is a range scan on latitude, with the
+        # longitude and what else it reads of each place in the index: no row of the table is read.
+        indexes = [
+            models.Index(fields=["latitude", "longitude", "location_type", "is_confidential"], name="location_box_idx")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
@@ -187,6 +190,8 @@ class ServiceAtLocation(HSDSModel):
         constraints = [
             models.UniqueConstraint(fields=["service", "location"], name="service_at_location_unique"),
         ]
+        # The services at each place a distance search measures, from the index alone.
+        indexes = [models.Index(fields=["location", "service"], name="sal_location_service_idx")]
 
     def __str__(self):
         return f"{self.service} at {self.location}"
