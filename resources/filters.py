@@ -384,11 +384,15 @@ class ServiceFilter(django_filters.FilterSet):
             clauses.append([search.key("d", method) for method in data["delivery"]])
         if without != "free" and data.get("free"):
             clauses.append([search.key("free")])
-        if without != "open_now" and data.get("open_now"):
-            if not hasattr(self, "_open_keys"):
-                self._open_keys = search.open_now_keys(self.now, self.queryset.db)
-            clauses.append(self._open_keys)
         return clauses
+
+    def open_keys(self):
+        """With "open now", the open-hour keys of the moment (search.open_now_keys), worked out once; else None."""
+        if not self.cleaned.get("open_now"):
+            return None
+        if not hasattr(self, "_open_keys"):
+            self._open_keys = search.open_now_keys(self.now, self.queryset.db)
+        return self._open_keys
 
     def index_query(self, without=None):
         query = search.IndexQuery(
@@ -396,6 +400,7 @@ class ServiceFilter(django_filters.FilterSet):
             self.understood()[1],
             self.clauses(without),
             checked_since=published_since(),
+            hours=self.open_keys() if without != "open_now" else None,
             shared=self._shared,
         )
         origin = self.origin()

@@ -38,9 +38,9 @@ STALE_AFTER_DAYS = 365
 STALE_FACTOR = 0.8
 # How much more a listing counts when its name holds every word as typed (not only a synonym of it).
 NAME_BOOST = 2.0
-# bm25 weights of the FTS5 columns: name, alternate_name, organization, terms, description, and the keys
-# (facts for filters, never ranked).
-SQLITE_WEIGHTS = (10.0, 5.0, 5.0, 3.0, 1.0, 0.0)
+# bm25 weights of the FTS5 columns: name, alternate_name, organization, terms, description, and the keys and
+# hours (facts for filters, never ranked).
+SQLITE_WEIGHTS = (10.0, 5.0, 5.0, 3.0, 1.0, 0.0, 0.0)
 # ts_rank_cd weights of the tsvector classes D (description), C (terms), B (alternate name and
 # organization), A (name).
 POSTGRESQL_WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"
@@ -386,9 +386,10 @@ def _sqlite_has_hits(cursor, words):
 
 def _sqlite_vocabulary(cursor, word):
     """Indexed terms (stems) of the text columns that start like `word`, with how many listings hold them (at
-    most: the vocabulary counts by column, migration 0007, so that the keys column stays out)."""
+    most: the vocabulary counts by column, migration 0007, so that the keys and hours columns stay out)."""
     cursor.execute(
-        "SELECT term, sum(doc) FROM resources_searchvocabulary WHERE term >= %s AND term < %s AND col <> 'keys' "
+        "SELECT term, sum(doc) FROM resources_searchvocabulary WHERE term >= %s AND term < %s "
+        "AND col NOT IN ('keys', 'hours') "
         "GROUP BY term",
         [word[:2], word[:2] + "\uffff"],
     )
@@ -552,9 +553,9 @@ def timezones_in_use(using="default"):
 
 
 def open_now_keys(moment, using="default"):
-    """The keys of which a service open at `moment` (Service.objects.open_at) holds at least one: open 24/7,
-    or, for each timezone in use, open for the whole local hour, quarter hour or minute of `moment` there
-    (the open-hour keys of migration 0007)."""
+    """The keys of which a service open at `moment` (Service.objects.open_at) holds at least one in the
+    index's hours: open 24/7, or, for each timezone in use, open for the whole local hour, quarter hour or
+    minute of `moment` there (the open-hour keys of migration 0007; IndexQuery's `hours`)."""
     keys = [key("oalways")]
     for name in timezones_in_use(using):
         try:
@@ -598,12 +599,22 @@ def _render(condition, syntax):
 
 class IndexQuery:
     """Services the index alone selects: the concepts of a search (may be none) and clauses, each a list of
-    keys of which a service must hold at least one, and if given a `condition` on keys (any_of, but_not), the
-    `ids` a service must be one of and the `excluded` ids it must not be. Every method runs one statement on
-    the index."""
+    keys of which a service must hold at least one, and if given a `condition` on keys (any_of, but_not),
+    `hours`, open-hour keys of which a service must hold one (open_now_keys), the `ids` a service must be one
+    of and the `excluded` ids it must not be. Every method runs one statement on the index."""
 
     def __init__(
-        self, using, concepts, clauses, *, checked_since=None, condition=None, ids=None, excluded=None, shared=None
+        self,
+        using,
+        concepts,
+        clauses,
+        *,
+        checked_since=None,
+        condition=None,
+        hours=None,
+        ids=None,
+        excluded=None,
+        shared=None,
     ):
         self.using = using
         # What the queries of one search work out once and share (this one, those made from it, and those given
@@ -617,6 +628,7 @@ class IndexQuery:
         # Listings last checked before this date are left out (published()'s age limit), if given.
         self.checked_since = checked_since
         self.condition = condition
+        self.hours = None if hours is None else sorted(set(hours))
         self.ids = None if ids is None else sorted(ids)
         self.excluded = sorted(excluded or ())
         self.engine = _INDEX_ENGINES[self.vendor](self)
@@ -625,6 +637,7 @@ class IndexQuery:
         options = {
             "checked_since": self.checked_since,
             "condition": self.condition,
+            "hours": self.hours,
             "ids": self.ids,
             "excluded": self.excluded,
         }
@@ -642,7 +655,7 @@ class IndexQuery:
     def impossible(self):
         """A clause with no key left can match nothing (a filter on something no index key stands for), nor
         can an empty list of ids."""
-        return any(not clause for clause in self.clauses) or self.ids == []
+        return any(not clause for clause in self.clauses) or self.ids == [] or self.hours == []
 
     def _run(self, sql, params):
         with connections[self.using].cursor() as cursor:
@@ -738,6 +751,8 @@ class _SqliteIndex:
         if self.excluded:
             keys = f"({keys}) NOT ({' OR '.join(self.excluded)})"
         parts.append("keys : (" + keys + ")")
+        if self.query.hours is not None:
+            parts.append("hours : (" + " OR ".join(self.query.hours) + ")")
         return " AND ".join(parts)
 
     @staticmethod
@@ -836,6 +851,9 @@ class _PostgresqlIndex:
             keys = f"{keys} & {_render(query.condition, 'tsquery')}"
         self.conditions.append("d.keys @@ to_tsquery('simple', %s)")
         self.params.append(keys)
+        if query.hours is not None:
+            self.conditions.append("d.hours @@ to_tsquery('simple', %s)")
+            self.params.append(" | ".join(query.hours))
         if query.checked_since:
             self.conditions.append("d.checked >= %s")
             self.params.append(query.checked_since)

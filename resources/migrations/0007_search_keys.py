@@ -20,6 +20,9 @@ service, separated by single spaces, in any order:
     kc{yyyymm}0       the month the listing was last checked (Service.checked_on: the later of its last
                       verification and its last publication; neither: its last change), as a UTC date
     kcd{yyyymmdd}0    the day it was last checked (published() hides listings not checked for a while)
+
+In a column of their own, `hours` (so that reading the keys for facet counts does not read them too):
+
     koalways0         open 24/7 (Service.objects.open_at(): its own hours or a place's; active services only)
     ko{tz}{d}{hh}0    open for the whole hour hh (00-23) of weekday d (0 Monday) in the timezone tz (its name
                       in lowercase letters and digits) by weekly hours; kq{tz}{d}{qq}0 the whole quarter hour
@@ -31,10 +34,10 @@ SQLite: an FTS5 table cannot gain a column, so the table is made again with a `k
 tokenizer), its vocabulary becomes an fts5vocab of type 'col' (so spelling suggestions can leave the keys
 out), and every trigger is made again. PostgreSQL: a `keys` tsvector ('simple', so the tokens stay as
 they are) with a GIN index, filled by resources_search_refresh() from resources_search_keys(sid), the keys
-of one service as a string. On both, triggers on every table a key
-depends on keep the keys current, whatever writes: services, term links, terms (a new parent changes the
-ancestors of every term below), languages, phones, places, their addresses, links to places, service
-areas and hotlines.
+of one service as a string, and likewise an `hours` tsvector from resources_search_hours(sid). On both,
+triggers on every table a key depends on keep the keys current, whatever writes: services, term links,
+terms (a new parent changes the ancestors of every term below), languages, phones, places, their
+addresses, links to places, service areas, hotlines and schedules.
 
 A bulk import pauses the insert triggers (SQLite: a row in resources_searchpause; PostgreSQL: the
 transaction-local setting resources.search_pause = 'on'), and search.bulk_index then indexes each service
@@ -99,8 +102,9 @@ def _sqlite_minutes(column, round_up=False):
     return f"({minutes} + (CAST(substr({column}, 7, 2) AS INTEGER) > 0))" if round_up else minutes
 
 
-def _sqlite_open_keys(sid):
-    """SQLite: SELECTs of the open-hour keys of the service `sid` (aliases oh_*), each giving one a row."""
+def _hours(sid):
+    """SQLite: SQL of the open-hour keys of the service whose id is the SQL `sid`, as one string (NULL for
+    none). Aliases are oh_*, none the caller's, as in _keys()."""
     active = f"EXISTS (SELECT 1 FROM resources_service oh_v WHERE oh_v.id = {sid} AND oh_v.status = 'active')"
     schedules = (
         f"SELECT oh_a.id FROM resources_schedule oh_a WHERE oh_a.service_id = {sid} UNION "
@@ -120,7 +124,7 @@ def _sqlite_open_keys(sid):
         f"UNION ALL SELECT {tz}, (oh_d.n + 1) % 7, 0, {closes} {days} AND oh_s.closes_at <= oh_s.opens_at"
     )
     parts = [
-        "SELECT 'koalways0' FROM resources_schedule oh_s "
+        "SELECT 'koalways0' AS token FROM resources_schedule oh_s "
         f"WHERE oh_s.id IN ({schedules}) AND oh_s.open_24_7 AND {active}"
     ]
     bigger = None
@@ -132,7 +136,7 @@ def _sqlite_open_keys(sid):
                 f"JOIN resources_searchslot oh_n ON oh_n.n >= {first} AND oh_n.n < {stop}"
             )
         bigger = size
-    return parts
+    return f"(SELECT group_concat(token, ' ') FROM ({' UNION '.join(parts)}) hours_of_service)"
 
 
 def _keys(sid):
@@ -184,7 +188,6 @@ def _keys(sid):
         # Each linked term, then its parent, grandparent, ... (a fixed chain of joins).
         f"SELECT {_token('kt', 'st.taxonomy_term_id')} FROM resources_serviceterm st WHERE st.service_id = {sid}",
     ]
-    parts += _sqlite_open_keys(sid)
     for level in range(ANCESTOR_LEVELS):
         below = ["st.taxonomy_term_id", *(f"t{n}.parent_id" for n in range(level))]
         joins = "".join(f"JOIN resources_taxonomyterm t{n} ON t{n}.id = {below[n]} " for n in range(level + 1))
@@ -267,6 +270,11 @@ def _sqlite_owned(table, columns):
     ]
 
 
+# The index columns the triggers of a table rewrite (the others: the keys): a schedule changes the hours of
+# its services; a link to a place, their keys and the hours (a place's schedules count).
+_SQLITE_COLUMNS_OF = {"schedule": ("hours",), "serviceatlocation": ("keys", "hours")}
+
+
 def _sqlite_key_triggers():
     """Triggers on the tables a key depends on, beyond those of 0004: (name, table, event, WHEN, the SQL of
     the services whose keys to rewrite)."""
@@ -321,14 +329,15 @@ def _sqlite_sql():
     def row(sid, oid, prefix):
         return (
             "INSERT INTO resources_searchdocument(rowid, name, alternate_name, organization, terms, description, "
-            f"keys) VALUES ({sid}, {prefix}.name, {prefix}.alternate_name, {org.format(oid=oid)}, "
-            f"coalesce({terms.format(sid=sid)}, ''), {prefix}.description, coalesce({_keys(sid)}, ''));"
+            f"keys, hours) VALUES ({sid}, {prefix}.name, {prefix}.alternate_name, {org.format(oid=oid)}, "
+            f"coalesce({terms.format(sid=sid)}, ''), {prefix}.description, coalesce({_keys(sid)}, ''), "
+            f"coalesce({_hours(sid)}, ''));"
         )
 
     def refresh(columns, services):
-        """Rewrite `columns` ("terms", "keys") of the entries of the services the SQL `services` selects."""
+        """Rewrite `columns` ("terms", "keys", "hours") of the entries of the services the SQL `services` selects."""
         current = "resources_searchdocument.rowid"
-        values = {"terms": terms.format(sid=current), "keys": _keys(current)}
+        values = {"terms": terms.format(sid=current), "keys": _keys(current), "hours": _hours(current)}
         assignments = ", ".join(f"{column} = coalesce({values[column]}, '')" for column in columns)
         return f"UPDATE resources_searchdocument SET {assignments} WHERE rowid IN ({services});"
 
@@ -341,8 +350,8 @@ def _sqlite_sql():
         "DROP TABLE IF EXISTS resources_searchvocabulary",
         "DROP TABLE IF EXISTS resources_searchdocument",
         "CREATE VIRTUAL TABLE resources_searchdocument USING fts5(name, alternate_name, organization, terms, "
-        "description, keys, tokenize = 'porter unicode61 remove_diacritics 2')",
-        # By column, so that spelling suggestions can leave the keys out.
+        "description, keys, hours, tokenize = 'porter unicode61 remove_diacritics 2')",
+        # By column, so that spelling suggestions can leave the keys and hours out.
         "CREATE VIRTUAL TABLE resources_searchvocabulary USING fts5vocab(resources_searchdocument, 'col')",
         # The service itself: its whole entry (search.bulk_index's `SET name = name` rewrites it).
         f"CREATE TRIGGER resources_search_service_insert AFTER INSERT ON resources_service WHEN {_PAUSED} BEGIN "
@@ -375,14 +384,14 @@ def _sqlite_sql():
         condition = f"WHEN {when} " if when else ""
         statements.append(
             f"CREATE TRIGGER resources_search_{name} AFTER {event} ON resources_{table} {condition}BEGIN "
-            f"{refresh(('keys',), services)} END"
+            f"{refresh(_SQLITE_COLUMNS_OF.get(table, ('keys',)), services)} END"
         )
     # What is there already.
     statements.append(
-        "INSERT INTO resources_searchdocument(rowid, name, alternate_name, organization, terms, description, keys) "
-        f"SELECT svc.id, svc.name, svc.alternate_name, {org.format(oid='svc.organization_id')}, "
-        f"coalesce({terms.format(sid='svc.id')}, ''), svc.description, coalesce({_keys('svc.id')}, '') "
-        "FROM resources_service svc"
+        "INSERT INTO resources_searchdocument(rowid, name, alternate_name, organization, terms, description, keys, "
+        f"hours) SELECT svc.id, svc.name, svc.alternate_name, {org.format(oid='svc.organization_id')}, "
+        f"coalesce({terms.format(sid='svc.id')}, ''), svc.description, coalesce({_keys('svc.id')}, ''), "
+        f"coalesce({_hours('svc.id')}, '') FROM resources_service svc"
     )
     return statements
 
@@ -479,7 +488,6 @@ _PG_KEYS = f"""CREATE OR REPLACE FUNCTION resources_search_keys(sid bigint) RETU
             visits bigint[];  -- those people can visit
             lines bigint[];  -- its phone lines
             terms bigint[];  -- its terms, then their parents, level by level
-            plan bigint[];  -- its schedules and those of its places
             found text[];
         BEGIN
             found := ARRAY(SELECT {_PG_SERVICE_TOKENS} FROM resources_service ks WHERE ks.id = sid);
@@ -512,15 +520,6 @@ _PG_KEYS = f"""CREATE OR REPLACE FUNCTION resources_search_keys(sid bigint) RETU
                     WHERE l.location_id = ANY(sites) AND l.service_id IS NULL
                       AND (SELECT p.service_id FROM resources_phone p WHERE p.id = l.phone_id) IS NULL
                 );
-            -- Open hours (ScheduleQuerySet.open_at) of an active service: its schedules and those of its places.
-            IF EXISTS (SELECT 1 FROM resources_service WHERE id = sid AND status = 'active') THEN
-                plan := ARRAY(SELECT id FROM resources_schedule WHERE service_id = sid)
-                    || ARRAY(SELECT id FROM resources_schedule WHERE location_id = ANY(sites));
-                IF EXISTS (SELECT 1 FROM resources_schedule WHERE id = ANY(plan) AND open_24_7) THEN
-                    found := found || 'koalways0'::text;
-                END IF;
-                found := found || {_pg_open_keys()};
-            END IF;
             terms := ARRAY(SELECT taxonomy_term_id FROM resources_serviceterm WHERE service_id = sid);
             FOR level IN 0..{ANCESTOR_LEVELS} LOOP
                 EXIT WHEN cardinality(terms) = 0;
@@ -532,6 +531,28 @@ _PG_KEYS = f"""CREATE OR REPLACE FUNCTION resources_search_keys(sid bigint) RETU
                 );
             END LOOP;
             RETURN array_to_string(ARRAY(SELECT DISTINCT token FROM unnest(found) token WHERE token IS NOT NULL), ' ');
+        END $$"""
+
+
+# The open-hour keys of a service (ScheduleQuerySet.open_at, for an active service: its schedules and those of
+# its places), as a string; NULL for none.
+_PG_HOURS = f"""CREATE OR REPLACE FUNCTION resources_search_hours(sid bigint) RETURNS text LANGUAGE plpgsql STABLE AS $$
+        DECLARE
+            plan bigint[];  -- the schedules
+            found text[];
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM resources_service WHERE id = sid AND status = 'active') THEN
+                RETURN NULL;
+            END IF;
+            plan := ARRAY(SELECT id FROM resources_schedule WHERE service_id = sid) || ARRAY(
+                SELECT s.id FROM resources_serviceatlocation sal JOIN resources_schedule s
+                ON s.location_id = sal.location_id WHERE sal.service_id = sid
+            );
+            found := {_pg_open_keys()};
+            IF EXISTS (SELECT 1 FROM resources_schedule WHERE id = ANY(plan) AND open_24_7) THEN
+                found := found || 'koalways0'::text;
+            END IF;
+            RETURN array_to_string(ARRAY(SELECT DISTINCT token FROM unnest(found) token), ' ');
         END $$"""
 
 
@@ -566,17 +587,22 @@ def _postgresql_sql():
         # When the listing was last checked, for published()'s age limit (a date compared, not a key).
         "ALTER TABLE resources_searchdocument ADD COLUMN checked date",
         "CREATE INDEX resources_searchdocument_keys ON resources_searchdocument USING gin (keys)",
+        # The open-hour keys: made again when 0010 and later migrations make the functions again (from here on).
+        "ALTER TABLE resources_searchdocument ADD COLUMN IF NOT EXISTS hours tsvector NOT NULL DEFAULT ''",
+        "CREATE INDEX IF NOT EXISTS resources_searchdocument_hours ON resources_searchdocument USING gin (hours)",
         _PG_KEYS,
+        _PG_HOURS,
         # PL/pgSQL (0004's was SQL): its plans are kept for the session, not made again for every trigger.
         f"""CREATE OR REPLACE FUNCTION resources_search_refresh(sid bigint) RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO resources_searchdocument (rowid, vector, keys, checked)
+            INSERT INTO resources_searchdocument (rowid, vector, keys, hours, checked)
             SELECT s.id, {vector}, to_tsvector('simple', coalesce(resources_search_keys(s.id), '')),
+                to_tsvector('simple', coalesce(resources_search_hours(s.id), '')),
                 {_PG_CHECKED.replace("ks.", "s.")}
             FROM resources_service s JOIN resources_organization o ON o.id = s.organization_id
             WHERE s.id = sid
             ON CONFLICT (rowid) DO UPDATE SET vector = EXCLUDED.vector, keys = EXCLUDED.keys,
-                checked = EXCLUDED.checked;
+                hours = EXCLUDED.hours, checked = EXCLUDED.checked;
             INSERT INTO resources_searchword (word)
             SELECT DISTINCT unnest(tsvector_to_array(vector)) FROM resources_searchdocument WHERE rowid = sid
             ON CONFLICT DO NOTHING;
@@ -657,6 +683,7 @@ def _postgresql_drop():
     for function in ("owned", "language", "address", "location", "schedule"):
         statements.append(f"DROP FUNCTION IF EXISTS resources_search_on_{function}()")
     statements.append("DROP FUNCTION IF EXISTS resources_search_keys(bigint)")
+    statements.append("DROP FUNCTION IF EXISTS resources_search_hours(bigint)")
     return statements
 
 

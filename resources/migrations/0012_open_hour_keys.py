@@ -1,5 +1,5 @@
-"""Open-hour keys in the search index (koalways0, ko…, kq…, km…: "open now" on the index alone) and the
-triggers on schedules that keep them current. Their definitions live with the other keys in 0007; as 0010
+"""Open-hour keys in the search index, in a column of their own (koalways0, ko…, kq…, km…: "open now" on
+the index alone), and the triggers on schedules that keep them current. Their definitions live with the other keys in 0007; as 0010
 does, this makes every trigger and function of 0007 again and writes every service's keys again. The index
 on the schedules' timezones lets "open now" list the timezones in use an index step each."""
 
