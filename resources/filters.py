@@ -11,8 +11,9 @@ services with a place within reach nearest first, then those serving the place b
 
 Two ways to run the same filters. `qs` is a queryset, as any FilterSet's. `results()` runs the search on
 the full-text index alone when every filter in use is one of its keys (search.IndexQuery: words, needs,
-populations, trafficking types, regions, languages, ways of getting help, free), which is what keeps a
-page fast however large the directory; with "open now", a distance or an API-only filter it is `qs`.
+populations, trafficking types, regions, languages, ways of getting help, free, open now; a distance first
+reads the places within reach), which is what keeps a page fast however large the directory; with an
+API-only filter it is `qs`.
 """
 
 import math

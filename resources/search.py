@@ -950,7 +950,7 @@ class NearQuery:
         self.query = query
         self.using = query.using
         self.reach = reach
-        # Within reach, and among the query's own ids if it has some (open now).
+        # Within reach, and among the query's own ids if it has some.
         close = set(reach) if query.ids is None else set(reach).intersection(query.ids)
         self.close = query.restricted(ids=close)
         self.far = query.restricted(condition=elsewhere, excluded=list(reach))
