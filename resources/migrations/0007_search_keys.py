@@ -256,16 +256,21 @@ _PAUSED = "NOT EXISTS (SELECT 1 FROM resources_searchpause)"
 def _sqlite_owned(table, columns):
     """Triggers of a table whose rows belong to one service (service_id); `columns`: what an update must
     change to matter."""
-    changed = " OR ".join(f"old.{column} IS NOT new.{column}" for column in columns)
+    return _sqlite_linked(table, columns, lambda row: f"SELECT {row}.service_id")
+
+
+def _sqlite_linked(table, columns, services):
+    """Triggers of a table whose rows count for the services `services(row)` selects (row: "old", "new");
+    `columns`: what an update must change to matter."""
     return [
-        (f"{table}_insert", table, "INSERT", _PAUSED, "SELECT new.service_id"),
-        (f"{table}_delete", table, "DELETE", None, "SELECT old.service_id"),
+        (f"{table}_insert", table, "INSERT", _PAUSED, services("new")),
+        (f"{table}_delete", table, "DELETE", None, services("old")),
         (
             f"{table}_update",
             table,
             f"UPDATE OF {', '.join(columns)}",
-            changed,
-            "SELECT old.service_id UNION SELECT new.service_id",
+            " OR ".join(f"old.{column} IS NOT new.{column}" for column in columns),
+            f"{services('old')} UNION {services('new')}",
         ),
     ]
 
@@ -278,40 +283,16 @@ _SQLITE_COLUMNS_OF = {"schedule": ("hours",), "serviceatlocation": ("keys", "hou
 def _sqlite_key_triggers():
     """Triggers on the tables a key depends on, beyond those of 0004: (name, table, event, WHEN, the SQL of
     the services whose keys to rewrite)."""
-    language_columns = ("service_id", "phone_id", "location_id", "code")
-    address_columns = ("location_id", "country", "subdivision")
     return [
         *_sqlite_owned("phone", ("service_id", "type")),
         *_sqlite_owned("serviceatlocation", ("service_id", "location_id")),
         *_sqlite_owned("servicearea", ("service_id", "kind", "country", "subdivision")),
         *_sqlite_owned("hotline", ("service_id", "chat_url")),
-        ("language_insert", "language", "INSERT", _PAUSED, _language_services("new")),
-        ("language_delete", "language", "DELETE", None, _language_services("old")),
-        (
-            "language_update",
-            "language",
-            f"UPDATE OF {', '.join(language_columns)}",
-            " OR ".join(f"old.{column} IS NOT new.{column}" for column in language_columns),
-            f"{_language_services('old')} UNION {_language_services('new')}",
+        *_sqlite_linked("language", ("service_id", "phone_id", "location_id", "code"), _language_services),
+        *_sqlite_linked(
+            "address", ("location_id", "country", "subdivision"), lambda row: _services_at(f"{row}.location_id")
         ),
-        ("address_insert", "address", "INSERT", _PAUSED, _services_at("new.location_id")),
-        ("address_delete", "address", "DELETE", None, _services_at("old.location_id")),
-        (
-            "address_update",
-            "address",
-            f"UPDATE OF {', '.join(address_columns)}",
-            " OR ".join(f"old.{column} IS NOT new.{column}" for column in address_columns),
-            f"{_services_at('old.location_id')} UNION {_services_at('new.location_id')}",
-        ),
-        ("schedule_insert", "schedule", "INSERT", _PAUSED, _schedule_services("new")),
-        ("schedule_delete", "schedule", "DELETE", None, _schedule_services("old")),
-        (
-            "schedule_update",
-            "schedule",
-            f"UPDATE OF {', '.join(SCHEDULE_COLUMNS)}",
-            " OR ".join(f"old.{column} IS NOT new.{column}" for column in SCHEDULE_COLUMNS),
-            f"{_schedule_services('old')} UNION {_schedule_services('new')}",
-        ),
+        *_sqlite_linked("schedule", SCHEDULE_COLUMNS, _schedule_services),
         (
             "location_update",
             "location",
