@@ -61,22 +61,10 @@ class ServiceQuerySet(models.QuerySet):
 
     def for_listing(self):
         """Everything a detail page shows, in a constant number of queries."""
-        return self._prefetched(
-            phones=Phone.objects.prefetch_related("languages"),
-            languages=("languages",),
-            place_details=("location__phones", "location__languages"),
-        )
-
-    def for_cards(self):
-        """The services with their organization and hotline; load_cards() adds the rest of what a result card
-        shows to the list of them."""
-        return self.select_related("organization", "hotline")
-
-    def _prefetched(self, *, phones, languages, place_details):
-        return self.select_related("organization", "hotline").prefetch_related(
-            models.Prefetch("phones", queryset=phones),
+        return self.for_cards().prefetch_related(
+            models.Prefetch("phones", queryset=Phone.objects.prefetch_related("languages")),
             "schedules",
-            *languages,
+            "languages",
             "service_areas",
             models.Prefetch("terms", queryset=_terms_with_taxonomy()),
             # Only the translation into the language of the page (one query, however many services).
@@ -88,10 +76,15 @@ class ServiceQuerySet(models.QuerySet):
             models.Prefetch(
                 "service_at_locations",
                 queryset=ServiceAtLocation.objects.select_related("location").prefetch_related(
-                    "location__addresses", "location__schedules", *place_details
+                    "location__addresses", "location__phones", "location__schedules", "location__languages"
                 ),
             ),
         )
+
+    def for_cards(self):
+        """The services with their organization and hotline; load_cards() adds the rest of what a result card
+        shows to the list of them."""
+        return self.select_related("organization", "hotline")
 
     def in_region(self, region):
         """Services with a location in the region, or an area that covers it or lies inside it."""
@@ -192,7 +185,7 @@ def load_cards(services):
     addresses and hours, in 8 queries however many services there are. The same relations as for_listing()
     leaves prefetched, each in its model's own order, but each read once for the whole list and handed to
     every service as it is: Django's prefetch makes a queryset per service and relation (a copy of the query,
-    then a filter), which cost a page of 20 results more than all its SQL. Returns `services`."""
+    then a filter), about 130 of them for a page of 20 results. Returns `services`."""
     from .places import Address
     from .taxonomy import TaxonomyTerm
 
@@ -210,7 +203,7 @@ def load_cards(services):
         for child in children:
             found.setdefault(key(child), []).append(child)
         for parent in parents:
-            _prefetched(parent, name, model, found.get(parent.pk, []), using)
+            _set_prefetched(parent, name, model, found.get(parent.pk, []), using)
 
     hand_out(services, "phones", Phone, rows(Phone, service_id__in=ids), lambda phone: phone.service_id)
     hand_out(services, "schedules", Schedule, rows(Schedule, service_id__in=ids), lambda row: row.service_id)
@@ -224,7 +217,7 @@ def load_cards(services):
     for link in links:
         terms.setdefault(link.service_id, []).append(link.taxonomy_term)
     for service in services:
-        _prefetched(service, "terms", TaxonomyTerm, terms.get(service.pk, []), using)
+        _set_prefetched(service, "terms", TaxonomyTerm, terms.get(service.pk, []), using)
     translations = {row.service_id: row for row in rows(ServiceTranslation, service_id__in=ids, language=language)}
     for service in services:
         service.translations_in_language = [translations[service.pk]] if service.pk in translations else []
@@ -241,7 +234,7 @@ def load_cards(services):
     return services
 
 
-def _prefetched(instance, name, model, children, using):
+def _set_prefetched(instance, name, model, children, using):
     """Make `children` what instance.<name>.all() gives, as prefetch_related would."""
     found = models.QuerySet(model=model, using=using)
     found._result_cache, found._prefetch_done = children, True
