@@ -5,6 +5,7 @@ country, so they are stored as bare digits next to the country they belong to.
 """
 
 import contextlib
+import functools
 import re
 
 import phonenumbers
@@ -53,8 +54,10 @@ def is_short_code(stored):
     return bool(stored) and not stored.startswith("+")
 
 
+@functools.lru_cache(maxsize=4096)
 def display(stored):
-    """How a person reads the number: US-style 1-888-373-7888 for NANP, national format elsewhere."""
+    """How a person reads the number: US-style 1-888-373-7888 for NANP, national format elsewhere. Remembered:
+    parsing a number costs more than the rest of a result card, and the answer never changes."""
     if not stored or is_short_code(stored):
         return stored
     try:

@@ -2,7 +2,7 @@ import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
@@ -182,7 +182,7 @@ class ServiceQuerySet(models.QuerySet):
 def load_cards(services):
     """`services` (a list, from for_cards()) with what a result card shows (resources/_service_card.html):
     phones, hours, areas, terms, the translation into the page's language, and the places with their
-    addresses and hours, in 8 queries however many services there are. The same relations as for_listing()
+    addresses and hours, in 9 queries however many services there are. The same relations as for_listing()
     leaves prefetched, each in its model's own order, but each read once for the whole list and handed to
     every service as it is: Django's prefetch makes a queryset per service and relation (a copy of the query,
     then a filter), about 130 of them for a page of 20 results. Returns `services`."""
@@ -212,10 +212,15 @@ def load_cards(services):
         f"-taxonomy_term__{name[1:]}" if name.startswith("-") else f"taxonomy_term__{name}"
         for name in TaxonomyTerm._meta.ordering
     ]
-    links = rows(ServiceTerm, service_id__in=ids).select_related("taxonomy_term__taxonomy").order_by(*term_order)
+    # The links as pairs of ids, in the terms' order, and each term read once (with its vocabulary), however
+    # many of the services have it: a link object per pair would be two model instances more each.
+    links = rows(ServiceTerm, service_id__in=ids).order_by(*term_order).values_list("service_id", "taxonomy_term_id")
+    links = list(links)
+    term_rows = rows(TaxonomyTerm, pk__in={term_id for _service_id, term_id in links}).select_related("taxonomy")
+    term_of = {term.pk: term for term in term_rows}
     terms = {}
-    for link in links:
-        terms.setdefault(link.service_id, []).append(link.taxonomy_term)
+    for service_id, term_id in links:
+        terms.setdefault(service_id, []).append(term_of[term_id])
     for service in services:
         _set_prefetched(service, "terms", TaxonomyTerm, terms.get(service.pk, []), using)
     translations = {row.service_id: row for row in rows(ServiceTranslation, service_id__in=ids, language=language)}
@@ -276,6 +281,10 @@ class Service(HSDSModel):
         PHONE = "phone", _("By phone")
         TEXT = "text", _("By text message")
         ONLINE = "online", _("Online")
+
+    # Set on the services of a page by geo.place_the_results() when the search has a starting point; empty
+    # otherwise (class defaults, so a template asking for them on any other page finds them at once).
+    distance_text = nearest_city = ""
 
     organization = models.ForeignKey("resources.Organization", on_delete=models.PROTECT, related_name="services")
     # The verbose names of the fields partners edit (partners.documents.SERVICE_FIELDS) and read back when they
@@ -423,6 +432,15 @@ class Service(HSDSModel):
         from .taxonomy import Taxonomy
 
         return self.terms_of(Taxonomy.TRAFFICKING_TYPES)
+
+    @property
+    def hotline_or_none(self):
+        """The hotline facts of a hotline (from select_related or for_cards), else None: a template asking for
+        `service.hotline` of another service gets an exception it has to look into."""
+        try:
+            return self.hotline
+        except ObjectDoesNotExist:
+            return None
 
     @property
     def translation(self):
