@@ -693,13 +693,17 @@ class IndexQuery:
         """The ids of one page of matches, best first (by name when there are no words)."""
         if self.impossible or offset >= total:
             return []
-        if total > EXACT_LIMIT and not self.concepts:
+        if self.newest_first(total):
             return [row[0] for row in self._run(*self.engine.newest(offset, limit))]
         if not self.concepts:
             return [row[0] for row in self._run(*self.engine.by_name(offset, limit))]
         if total <= EXACT_LIMIT:
             return [row[0] for row in self._run(*self.engine.ranked(offset, limit))]
         return self.engine.tiered(offset, limit, total)
+
+    def newest_first(self, total):
+        """Whether page() lists these results newest first (the highest id first): many, and no words."""
+        return total > EXACT_LIMIT and not self.concepts
 
     def ordering(self, total):
         """How page() orders these results: "relevance" or "name" (each match weighed), or, for more than
@@ -944,12 +948,17 @@ class NearQuery:
     """The matches of an IndexQuery around a point, as geo.nearest_first() lists them: those with a place
     within reach first, nearest first (`reach`: geo.within_reach(), {id: (miles, place id)}), then
     those that serve the point from elsewhere (`elsewhere`: a condition on keys, geo.elsewhere_condition())
-    in the query's own order. The places within reach are read once, for the results and every facet."""
+    in the query's own order. The places within reach are read once, for the results and every facet.
 
-    def __init__(self, query, reach, elsewhere):
+    `listed`: the query of the results themselves, whose matches within reach are listed anyway for the
+    page: they are then counted from that list (one statement less), and, when the query lists newest first,
+    also put in order from it (another one less). A facet's query only counts."""
+
+    def __init__(self, query, reach, elsewhere, *, listed=False):
         self.query = query
         self.using = query.using
         self.reach = reach
+        self.listed = listed
         # Within reach, and among the query's own ids if it has some.
         close = set(reach) if query.ids is None else set(reach).intersection(query.ids)
         self.close = query.restricted(ids=close)
@@ -959,21 +968,29 @@ class NearQuery:
     def concepts(self):
         return self.query.concepts
 
+    def _close_ids(self):
+        """The ids of the matches within reach, in no order."""
+        if not hasattr(self, "_close"):
+            self._close = self.close.ids_of_matches()
+        return self._close
+
     def nearest(self):
         """The ids of the matches within reach, nearest first; those as near in the query's own order."""
         if not hasattr(self, "_nearest"):
             count = self.close_count()
-            in_order = self.close.page(0, count, count)
-            self._nearest = sorted(in_order, key=lambda sid: self.reach[sid][0])  # a stable sort
+            if self.listed and self.close.newest_first(count):
+                self._nearest = sorted(self._close_ids(), key=lambda sid: (self.reach[sid][0], -sid))
+            else:
+                in_order = self.close.page(0, count, count)
+                self._nearest = sorted(in_order, key=lambda sid: self.reach[sid][0])  # a stable sort
         return self._nearest
 
     def count(self):
-        # Counted, not listed: every facet's query counts its own matches.
         return self.close_count() + self.far.count()
 
     def close_count(self):
         if not hasattr(self, "_close_count"):
-            self._close_count = self.close.count()
+            self._close_count = len(self._close_ids()) if self.listed else self.close.count()
         return self._close_count
 
     def sample(self, total=None):

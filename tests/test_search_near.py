@@ -198,6 +198,13 @@ def test_many_results_near_a_point_are_sampled_for_facets_and_paged_in_order(aro
     # Past EXACT_LIMIT, those as near come newest first rather than by name: the same services, as near.
     same(sorted(whole, key=lambda row: row[0]), sorted(by_queryset(data), key=lambda row: row[0]))
     assert any(choice.approximate for choice in filterset(data).facets()["need"])
+    # Those within reach, nearest first, and among those as near ("Near" and "Twin") the newest first.
+    ids = dict(Service.objects.values_list("name", "pk"))
+    within = [(miles, -ids[name]) for name, miles in whole if miles is not None]
+    assert within == sorted(within)
+    assert len(within) > search.EXACT_LIMIT
+    names = [name for name, _miles in whole]
+    assert names.index("Twin Clinic") < names.index("Near Clinic")
 
 
 @pytest.fixture
