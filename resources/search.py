@@ -19,6 +19,7 @@ How the words are read, the same on both engines:
 Ranking lowers listings not verified in the last year (never hotlines), then orders by name.
 """
 
+import bisect
 import contextlib
 import datetime
 import functools
@@ -614,6 +615,7 @@ class IndexQuery:
         hours=None,
         ids=None,
         excluded=None,
+        look_up_ids=True,
         shared=None,
     ):
         self.using = using
@@ -631,6 +633,9 @@ class IndexQuery:
         self.hours = None if hours is None else sorted(set(hours))
         self.ids = None if ids is None else sorted(ids)
         self.excluded = sorted(excluded or ())
+        # SQLite looks a few ids up one by one in the index (FEW_IDS) unless told not to: with many words, or
+        # common ones, each lookup reads their whole lists of matches again (up to 17 ms an id at 100,000).
+        self.look_up_ids = look_up_ids
         self.engine = _INDEX_ENGINES[self.vendor](self)
 
     def _with(self, **changes):
@@ -640,6 +645,7 @@ class IndexQuery:
             "hours": self.hours,
             "ids": self.ids,
             "excluded": self.excluded,
+            "look_up_ids": self.look_up_ids,
         }
         clauses = changes.pop("clauses", self.clauses)
         return IndexQuery(self.using, self.concepts, clauses, shared=self.shared, **(options | changes))
@@ -700,6 +706,17 @@ class IndexQuery:
         if total <= EXACT_LIMIT:
             return [row[0] for row in self._run(*self.engine.ranked(offset, limit))]
         return self.engine.tiered(offset, limit, total)
+
+    def in_order(self, ids, total):
+        """`ids`, some of the matches, in the order page() lists them among all `total`, without listing the
+        others: newest first is worked out here, an order by name or rank lists those ids only."""
+        ids = list(ids)
+        if not ids or self.newest_first(total):
+            return sorted(ids, reverse=True)
+        among = self.restricted(ids=ids, look_up_ids=False)
+        if total <= EXACT_LIMIT:  # ranked, or by name: the same order for some as for all
+            return among.page(0, len(ids), len(ids))
+        return self.engine.tiered(0, len(ids), total, among=among)
 
     def newest_first(self, total):
         """Whether page() lists these results newest first (the highest id first): many, and no words."""
@@ -770,7 +787,7 @@ class _SqliteIndex:
         if self.query.ids is not None:
             # A few ids are looked up one by one (about 60 µs each at 100,000 services); more are a filter on
             # the matches ("+" keeps SQLite from driving the match by them).
-            lookup = "" if len(self.query.ids) <= FEW_IDS else "+"
+            lookup = "" if self.query.look_up_ids and len(self.query.ids) <= FEW_IDS else "+"
             sql += f" AND {lookup}resources_searchdocument.rowid IN (SELECT value FROM json_each(%s))"
             params.append(json.dumps(self.query.ids))
         if self.query.excluded:
@@ -812,18 +829,21 @@ class _SqliteIndex:
             match or self.match, limit, offset
         )
 
-    def tiered(self, offset, limit, total):
+    def tiered(self, offset, limit, total, among=None):
         """A large result in two tiers: listings with every word in their name, alternate name, organization
         or needs, then those with some only in their description. A tier of at most EXACT_LIMIT is ranked;
         a larger one lists the newest listings first (ranking tens of thousands of matches that merely
-        mention a word costs more than it tells)."""
+        mention a word costs more than it tells). `among`: this query restricted to some of its matches,
+        to list only those, in the same order."""
         heavy = self._match(HEAVY_COLUMNS)
         rest = f"({self.match}) NOT ({heavy})"
         (heavy_total,) = self.query._run(f"SELECT count(*) {self._FROM}", self._params(heavy))[0]
+        lister = (among or self.query).engine
 
         def rows(match, size):
             def fetch(offset, limit):
-                sql = self.ranked(offset, limit, match) if size <= EXACT_LIMIT else self.newest(offset, limit, match)
+                order = lister.ranked if size <= EXACT_LIMIT else lister.newest
+                sql = order(offset, limit, match)
                 return [row[0] for row in self.query._run(*sql)]
 
             return fetch
@@ -905,10 +925,13 @@ class _PostgresqlIndex:
         )
         return sql, [*self.params, limit, offset]
 
-    def tiered(self, offset, limit, total):
+    def tiered(self, offset, limit, total, among=None):
         """A large result, newest listings first (ranking tens of thousands of matches costs more than it
         tells; SQLite's index can tell the listings about the words from those that mention them, which a
-        tsvector index cannot without reading every match)."""
+        tsvector index cannot without reading every match). `among`: as for SQLite (all of them matches, so
+        put in order here)."""
+        if among is not None:
+            return sorted(among.ids, reverse=True)[offset : offset + limit]
         return [row[0] for row in self.query._run(*self.newest(offset, limit))]
 
     def by_name(self, offset, limit):
@@ -950,9 +973,10 @@ class NearQuery:
     those that serve the point from elsewhere (`elsewhere`: a condition on keys, geo.elsewhere_condition())
     in the query's own order. The places within reach are read once, for the results and every facet.
 
-    `listed`: the query of the results themselves, whose matches within reach are listed anyway for the
-    page: they are then counted from that list (one statement less), and, when the query lists newest first,
-    also put in order from it (another one less). A facet's query only counts."""
+    A page lists the ids of every match within reach (one statement), orders them by distance here, and asks
+    the index only for the order of those as near as the page's own (within_reach), never for the order of
+    every match. `listed`: the query of the results themselves, whose matches within reach are then counted
+    from that list (one statement less); a facet's query only counts."""
 
     def __init__(self, query, reach, elsewhere, *, listed=False):
         self.query = query
@@ -974,16 +998,25 @@ class NearQuery:
             self._close = self.close.ids_of_matches()
         return self._close
 
-    def nearest(self):
-        """The ids of the matches within reach, nearest first; those as near in the query's own order."""
-        if not hasattr(self, "_nearest"):
-            count = self.close_count()
-            if self.listed and self.close.newest_first(count):
-                self._nearest = sorted(self._close_ids(), key=lambda sid: (self.reach[sid][0], -sid))
-            else:
-                in_order = self.close.page(0, count, count)
-                self._nearest = sorted(in_order, key=lambda sid: self.reach[sid][0])  # a stable sort
-        return self._nearest
+    def _by_distance(self):
+        """The ids of the matches within reach, nearest first (ties in no particular order), and their miles."""
+        if not hasattr(self, "_sorted"):
+            ids = sorted(self._close_ids(), key=lambda sid: self.reach[sid][0])
+            self._sorted = ids, [self.reach[sid][0] for sid in ids]
+        return self._sorted
+
+    def within_reach(self, offset, limit):
+        """From `offset`, the ids of the matches within reach, nearest first; those as near in the query's own
+        order. Only the services as near as those of the page are put in that order: the rest of the list
+        is ordered by distance alone, in Python, from the ids and the distances already read."""
+        ids, miles = self._by_distance()
+        if offset >= len(ids) or limit <= 0:
+            return []
+        last = min(len(ids), offset + limit) - 1
+        start, end = bisect.bisect_left(miles, miles[offset]), bisect.bisect_right(miles, miles[last])
+        group = self.close.in_order(ids[start:end], len(ids))
+        group.sort(key=lambda sid: self.reach[sid][0])  # a stable sort: as near, in the query's order
+        return group[offset - start : offset - start + limit]
 
     def count(self):
         return self.close_count() + self.far.count()
@@ -1003,11 +1036,10 @@ class NearQuery:
         return self.close.narrowed(narrowed).keys() + self.far.narrowed(narrowed).keys(), SAMPLE_BUCKETS / buckets
 
     def page(self, offset, limit, total):
-        nearest = self.nearest()
-        found = nearest[offset : offset + limit]
+        close = self.close_count()
+        found = self.within_reach(offset, limit)
         if len(found) < limit:
-            rest = total - len(nearest)
-            found += self.far.page(max(0, offset - len(nearest)), limit - len(found), rest)
+            found += self.far.page(max(0, offset - close), limit - len(found), total - close)
         return found
 
     def ordering(self, total):

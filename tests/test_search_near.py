@@ -207,6 +207,39 @@ def test_many_results_near_a_point_are_sampled_for_facets_and_paged_in_order(aro
     assert names.index("Twin Clinic") < names.index("Near Clinic")
 
 
+@pytest.mark.parametrize("limit", [3, 5, 40])
+def test_a_distance_page_orders_those_as_near_as_the_whole_result_would(around, monkeypatch, limit):
+    """Each page puts only the services as near as its own in the query's order; the pages still make the
+    list that ordering every match and then sorting by distance gives: tiers (words in the name before words
+    only in the description), each ranked or newest first, by the size of the whole result."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", limit)
+    hub, other = point_at(DOWNTOWN, 2, 100), point_at(DOWNTOWN, 5, 250)
+    for number in range(4):  # services at one place: as near as each other
+        located(f"Harbor Help {number}", hub)
+        located(f"Bay Centre {number}", hub, description="Harbor help for anyone who asks.")
+    located("Harbor Help Downtown", other, description="Harbor help, also by phone.")
+    data = {"near": "77002", "within": "25", "q": "harbor help"}
+    listed = filterset(data).index_query(listed=True)
+    count = listed.count()
+    close = listed.close_count()
+    assert close == 9
+    # The reference: every match within reach in the query's own order, then a stable sort by distance.
+    own_order = listed.close.page(0, close, close)
+    expected = sorted(own_order, key=lambda sid: listed.reach[sid][0])[:close]
+    for size in (1, 2, 4):
+        paged = []
+        for start in range(0, count, size):
+            query = filterset(data).index_query(listed=True)
+            paged += query.page(start, size, count)
+        assert paged[:close] == expected
+    # Those at the hub come with the words in their names first: in tiers, or ranked (PostgreSQL lists a result
+    # larger than EXACT_LIMIT newest first).
+    if connection.vendor == "sqlite" or close <= limit:
+        names = dict(Service.objects.values_list("pk", "name"))
+        at_hub = [names[sid].split()[0] for sid in expected if names[sid] != "Harbor Help Downtown"]
+        assert at_hub == ["Harbor"] * 4 + ["Bay"] * 4
+
+
 @pytest.fixture
 def hours(around):
     """Hours on a Monday at noon in Houston (18:00 UTC): some open, some closed, one place's own hours."""
