@@ -535,6 +535,8 @@ HEAVY_COLUMNS = ("name", "alternate_name", "organization", "terms")
 _KEY_CHARACTERS = re.compile(r"[^a-z0-9]+")
 # Up to this many ids (IndexQuery's `ids`) are looked up in SQLite's index one by one.
 FEW_IDS = 100
+# A PostgreSQL sample of up to this many buckets is asked for by its keys, a larger one by the ids' modulo.
+FEW_BUCKETS = 64
 
 
 def key(kind, value=""):
@@ -616,6 +618,7 @@ class IndexQuery:
         ids=None,
         excluded=None,
         look_up_ids=True,
+        buckets=None,
         shared=None,
     ):
         self.using = using
@@ -636,6 +639,8 @@ class IndexQuery:
         # SQLite looks a few ids up one by one in the index (FEW_IDS) unless told not to: with many words, or
         # common ones, each lookup reads their whole lists of matches again (up to 17 ms an id at 100,000).
         self.look_up_ids = look_up_ids
+        # A sample: only the services of the first `buckets` sample buckets (their id modulo SAMPLE_BUCKETS).
+        self.buckets = buckets
         self.engine = _INDEX_ENGINES[self.vendor](self)
 
     def _with(self, **changes):
@@ -646,12 +651,17 @@ class IndexQuery:
             "ids": self.ids,
             "excluded": self.excluded,
             "look_up_ids": self.look_up_ids,
+            "buckets": self.buckets,
         }
         clauses = changes.pop("clauses", self.clauses)
         return IndexQuery(self.using, self.concepts, clauses, shared=self.shared, **(options | changes))
 
     def narrowed(self, clause):
         return self._with(clauses=[*self.clauses, clause])
+
+    def sampled(self, buckets):
+        """The matches in the first `buckets` sample buckets."""
+        return self._with(buckets=buckets)
 
     def restricted(self, **changes):
         """The same query with another condition, ids or excluded ids."""
@@ -673,11 +683,21 @@ class IndexQuery:
             return 0
         return self._run(*self.engine.count())[0][0]
 
-    def keys(self):
-        """[(service id, [keys])] of every match."""
+    def keys(self, limit=None):
+        """[(service id, [keys])] of every match (of `limit` of them at most, if given)."""
         if self.impossible:
             return []
-        return [(sid, self.engine.split(keys)) for sid, keys in self._run(*self.engine.keys())]
+        sql, params = self.engine.keys()
+        if limit is not None:
+            sql, params = f"{sql} LIMIT %s", [*params, limit]
+        return [(sid, self.engine.split(keys)) for sid, keys in self._run(sql, params)]
+
+    def estimate(self):
+        """About how many matches there are, as the database's planner guesses without counting them; None
+        where it cannot tell (SQLite)."""
+        if self.impossible:
+            return 0
+        return self.engine.estimate()
 
     def ids_of_matches(self):
         """The ids of every match, in no order."""
@@ -688,12 +708,8 @@ class IndexQuery:
     def sample(self, total=None):
         """(rows, scale): the [(id, [keys])] of every match when there are at most EXACT_LIMIT, scale 1; else
         of the matches in enough sample buckets to hold about SAMPLE_TARGET, and how many matches each
-        stands for."""
-        total = self.count() if total is None else total
-        if total <= EXACT_LIMIT:
-            return self.keys(), 1.0
-        buckets = max(1, min(SAMPLE_BUCKETS, -(-SAMPLE_BUCKETS * SAMPLE_TARGET // total)))
-        return self.narrowed(bucket_keys(buckets)).keys(), SAMPLE_BUCKETS / buckets
+        stands for (_sample)."""
+        return _sample(self, total)
 
     def page(self, offset, limit, total):
         """The ids of one page of matches, best first (by name when there are no words)."""
@@ -728,6 +744,30 @@ class IndexQuery:
         if total <= EXACT_LIMIT:
             return "relevance" if self.concepts else "name"
         return "tiers" if self.concepts else "newest"
+
+
+def _sample(query, total):
+    """IndexQuery.sample of `query` (an IndexQuery or a NearQuery), of `total` matches, or if None of as many as
+    there are. Where the planner can guess that number (PostgreSQL: counting tens of thousands of matches
+    there reads each of their rows, 60-250 ms at 100,000 services), the guess stands in for the count: a set
+    guessed small is read whole (if it turns out larger than EXACT_LIMIT after all, it is counted), a larger
+    one is sampled in as many buckets as the guess calls for (each count is scaled by the buckets actually
+    read, so a wrong guess makes the sample larger or smaller, never the counts wrong by its error)."""
+    if total is None:
+        guess = query.estimate()
+        if guess is None:
+            total = query.count()
+        elif guess <= EXACT_LIMIT:
+            rows = query.keys(limit=EXACT_LIMIT + 1)
+            if len(rows) <= EXACT_LIMIT:
+                return rows, 1.0
+            total = query.count()
+        else:
+            total = guess
+    if total <= EXACT_LIMIT:
+        return query.keys(), 1.0
+    buckets = max(1, min(SAMPLE_BUCKETS, -(-SAMPLE_BUCKETS * SAMPLE_TARGET // total)))
+    return query.sampled(buckets).keys(), SAMPLE_BUCKETS / buckets
 
 
 def _by_tier(tiers, offset, limit):
@@ -766,7 +806,8 @@ class _SqliteIndex:
         if self.query.concepts:
             words = " AND ".join(_fts_concept(concept) for concept in self.query.concepts)
             parts.append("{" + " ".join(columns) + "} : (" + words + ")")
-        keys = " AND ".join("(" + " OR ".join(c) + ")" for c in self.query.clauses) or "kpub0"
+        clauses = self.query.clauses + ([bucket_keys(self.query.buckets)] if self.query.buckets else [])
+        keys = " AND ".join("(" + " OR ".join(c) + ")" for c in clauses) or "kpub0"
         if self.query.condition is not None:
             keys = f"({keys}) AND {_render(self.query.condition, 'fts5')}"
         if self.excluded:
@@ -811,6 +852,9 @@ class _SqliteIndex:
 
     def keys(self):
         return f"SELECT rowid, keys {self._FROM}", self._params(self.match)
+
+    def estimate(self):
+        return None  # no planner's guess: FTS5 counts its matches quickly enough
 
     def ids(self):
         return f"SELECT rowid {self._FROM}", self._params(self.match)
@@ -870,6 +914,8 @@ class _PostgresqlIndex:
             self.params += text_params
             self.text, self.text_params = text, text_params
         clauses = query.clauses or [["kpub0"]]
+        if query.buckets and query.buckets <= FEW_BUCKETS:
+            clauses = [*clauses, bucket_keys(query.buckets)]
         keys = " & ".join("(" + " | ".join(clause) + ")" for clause in clauses)
         if query.condition is not None:
             keys = f"{keys} & {_render(query.condition, 'tsquery')}"
@@ -881,6 +927,12 @@ class _PostgresqlIndex:
         if query.checked_since:
             self.conditions.append("d.checked >= %s")
             self.params.append(query.checked_since)
+        if query.buckets and query.buckets > FEW_BUCKETS:
+            # The same services as the bucket keys (kb0, kb1...), told from the id: a tsquery of hundreds of
+            # alternatives costs more to match, row by row, than the rest of the conditions. A few keys are
+            # better (above): the keys' index then finds the sample's rows without reading the others.
+            self.conditions.append("d.rowid %% %s < %s")
+            self.params += [SAMPLE_BUCKETS, query.buckets]
         if query.ids is not None:
             self.conditions.append("d.rowid = ANY(%s)")
             self.params.append(query.ids)
@@ -908,6 +960,11 @@ class _PostgresqlIndex:
 
     def ids(self):
         return f"SELECT d.rowid FROM resources_searchdocument d WHERE {self.where}", self.params
+
+    def estimate(self):
+        (plan,) = self.query._run(f"EXPLAIN (FORMAT JSON) {self.ids()[0]}", self.params)[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
 
     def ranked(self, offset, limit):
         rank, rank_params = _pg_rank(self.query.concepts, '"d"."vector"')
@@ -982,6 +1039,7 @@ class NearQuery:
         self.query = query
         self.using = query.using
         self.reach = reach
+        self.elsewhere = elsewhere
         self.listed = listed
         # Within reach, and among the query's own ids if it has some.
         close = set(reach) if query.ids is None else set(reach).intersection(query.ids)
@@ -1028,12 +1086,20 @@ class NearQuery:
 
     def sample(self, total=None):
         """As IndexQuery.sample, over both parts."""
-        total = self.count() if total is None else total
-        if total <= EXACT_LIMIT:
-            return self.close.keys() + self.far.keys(), 1.0
-        buckets = max(1, min(SAMPLE_BUCKETS, -(-SAMPLE_BUCKETS * SAMPLE_TARGET // total)))
-        narrowed = bucket_keys(buckets)
-        return self.close.narrowed(narrowed).keys() + self.far.narrowed(narrowed).keys(), SAMPLE_BUCKETS / buckets
+        return _sample(self, total)
+
+    def keys(self, limit=None):
+        close = self.close.keys(limit)
+        if limit is not None and len(close) >= limit:
+            return close
+        return close + self.far.keys(None if limit is None else limit - len(close))
+
+    def estimate(self):
+        guesses = [self.close.estimate(), self.far.estimate()]
+        return None if None in guesses else sum(guesses)
+
+    def sampled(self, buckets):
+        return NearQuery(self.query.sampled(buckets), self.reach, self.elsewhere)
 
     def page(self, offset, limit, total):
         close = self.close_count()

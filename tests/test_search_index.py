@@ -153,6 +153,31 @@ def test_few_results_are_counted_exactly(many):
     assert (legal.count, legal.approximate) == (32, False)
 
 
+@pytest.mark.parametrize("guess", [5, 64, 500])
+def test_a_facet_sized_by_the_planners_guess_counts_as_one_sized_by_a_count(many, monkeypatch, guess):
+    """A facet's set (here: every need, without the need filter) sized by a guess instead of a count (PostgreSQL):
+    a guess of few reads them all and finds they are too many, so counts them; a right guess samples as the
+    count would; a guess of too many samples fewer buckets, each count scaled by the buckets read."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", 10)
+    monkeypatch.setattr(search, "SAMPLE_TARGET", 20)
+    counted = {}
+    original_count = search.IndexQuery.count
+
+    def count(self):
+        counted["times"] = counted.get("times", 0) + 1
+        return original_count(self)
+
+    monkeypatch.setattr(search.IndexQuery, "estimate", lambda self: guess)
+    monkeypatch.setattr(search.IndexQuery, "count", count)
+    found = filterset({"q": "harbor", "need": "legal-aid"})
+    need = {choice.value: choice for choice in found.facets()["need"]}["emergency-shelter"]
+    # The results (32 legal aid) are counted for the page; the facet's 64 only when the guess was too small.
+    assert counted["times"] == (2 if guess <= 10 else 1)
+    buckets = -(-search.SAMPLE_BUCKETS * 20 // (64 if guess <= 10 else guess))
+    assert need.approximate
+    assert need.count == expected_estimate(many, buckets, lambda service: service.name[-1] in "02468")
+
+
 def test_a_sample_of_the_queryset_path_is_counted_the_same_way(many, monkeypatch, a_monday_noon_utc):
     monkeypatch.setattr(search, "EXACT_LIMIT", 10)
     monkeypatch.setattr(search, "SAMPLE_TARGET", 20)
