@@ -427,9 +427,10 @@ class ServiceFilter(django_filters.FilterSet):
     def _tally(self, without):
         """facets.Tally of the results without the filter `without` (None: the results themselves)."""
         if self.on_index():
-            query = self.index_query(without)
-            total = self.results().count() if without is None else None
-            return facet_counts.Tally(*query.sample(total))
+            if without is None:  # the results' own query: what it has read for the page, it need not read again
+                results = self.results()
+                return facet_counts.Tally(*results.query.sample(results.count()))
+            return facet_counts.Tally(*self.index_query(without).sample())
         queryset = (self.queryset_without(without) if without else self.qs).order_by()
         keys = queryset.values_list("pk", flat=True)
         total = keys.count()

