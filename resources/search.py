@@ -656,9 +656,6 @@ class IndexQuery:
         clauses = changes.pop("clauses", self.clauses)
         return IndexQuery(self.using, self.concepts, clauses, shared=self.shared, **(options | changes))
 
-    def narrowed(self, clause):
-        return self._with(clauses=[*self.clauses, clause])
-
     def sampled(self, buckets):
         """The matches in the first `buckets` sample buckets."""
         return self._with(buckets=buckets)
@@ -1091,8 +1088,8 @@ class NearQuery:
 
     def sample(self, total=None):
         """As IndexQuery.sample, over both parts. The listed query has the ids within reach already: it samples
-        them here (or takes them all) and reads the keys of those by id (650 in 5 ms on SQLite, 14 ms on PostgreSQL at
-        100,000 services, where a statement that finds them again takes 10-50 ms)."""
+        them here (or takes them all) and reads the keys of those by id (650 in 5 ms on SQLite, 14 ms on
+        PostgreSQL at 100,000 services, where a statement that finds them again takes 10-50 ms)."""
         if not self.listed:
             return _sample(self, total)
         total = self.count() if total is None else total
