@@ -395,9 +395,9 @@ class ServiceFilter(django_filters.FilterSet):
             self._open_keys = search.open_now_keys(self.now, self.queryset.db)
         return self._open_keys
 
-    def index_query(self, without=None, *, listed=False):
+    def index_query(self, without=None):
         """The IndexQuery of the results without the filter `without` (None: the results themselves), or around
-        the starting point a NearQuery of it (`listed` for the one whose page is listed)."""
+        the starting point a NearQuery of it."""
         query = search.IndexQuery(
             self.queryset.db,
             self.understood()[1],
@@ -411,7 +411,7 @@ class ServiceFilter(django_filters.FilterSet):
             return query
         if not hasattr(self, "_reach"):
             self._reach = geo.within_reach(origin, self.radius(), self.queryset.db)
-        return search.NearQuery(query, self._reach, geo.elsewhere_condition(origin), listed=listed)
+        return search.NearQuery(query, self._reach, geo.elsewhere_condition(origin))
 
     def results(self, prepare=None):
         """The results for a paginator: count() and slices of services in order, each slice prepared by
@@ -419,7 +419,7 @@ class ServiceFilter(django_filters.FilterSet):
         if not self.on_index():
             return prepare(self.qs) if prepare else self.qs
         if not hasattr(self, "_results"):
-            self._results = search.SearchResults(self.index_query(listed=True), prepare)
+            self._results = search.SearchResults(self.index_query(), prepare)
         return self._results
 
     # Facet counts ----------------------------------------------------------------------------------------

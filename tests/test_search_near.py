@@ -208,24 +208,28 @@ def test_many_results_near_a_point_are_sampled_for_facets_and_paged_in_order(aro
 
 
 @pytest.mark.parametrize("limit", [2, 2000])
-def test_the_results_facet_sample_near_a_point_is_the_one_the_index_would_read(around, monkeypatch, limit):
-    """The results' own query samples the matches within reach from the rows it listed for the page: the same
-    rows, and the same scale, as a query that reads them from the index."""
+def test_near_a_point_the_count_and_facet_sample_come_from_the_ids_listed_once(around, monkeypatch, limit):
+    """Near a point, the count and the facet counts' sample are taken from the ids each part listed, with the
+    sampled keys read by id: the same count, rows and scale as statements that count and sample in the index."""
     monkeypatch.setattr(search, "EXACT_LIMIT", limit)
     data = {"near": "77002", "within": "25"}
-    listed = filterset(data).index_query(listed=True)
-    total = listed.count()
-    listed.page(0, 20, total)  # as the page does, before the facets
-    # Buckets that hold about half of those within reach (whatever their ids).
-    buckets = sorted(sid % search.SAMPLE_BUCKETS for sid in listed._close_ids())
-    monkeypatch.setattr(search, "_buckets", lambda total: buckets[len(buckets) // 2])
-    rows, scale = listed.sample(total)
-    read_rows, read_scale = filterset(data).index_query().sample(total)
-    assert scale == read_scale
-    assert (scale > 1) is (limit == 2)
-    assert sorted((sid, sorted(keys)) for sid, keys in rows) == sorted((sid, sorted(keys)) for sid, keys in read_rows)
-    assert rows  # the test means something: some are read, and a sample leaves some out
-    assert (len(rows) < len(listed._close_ids()) + len(listed.far.keys())) is (scale > 1)
+    near = filterset(data).index_query()
+    total = near.count()
+    assert total == near.close.count() + near.far.count()
+    # Buckets that hold about half of the matches (whatever their ids).
+    buckets = sorted(sid % search.SAMPLE_BUCKETS for sid in near.close.ids_of_matches() + near.far.ids_of_matches())
+    half = buckets[len(buckets) // 2]
+    monkeypatch.setattr(search, "_buckets", lambda total: half)
+    rows, scale = near.sample(total)
+    if limit == 2:
+        assert scale == search.SAMPLE_BUCKETS / half
+        expected = near.close.sampled(half).keys() + near.far.sampled(half).keys()
+        assert 0 < len(rows) < total  # the test means something: a sample leaves some out
+    else:
+        assert scale == 1
+        expected = near.close.keys() + near.far.keys()
+        assert len(rows) == total
+    assert sorted((sid, sorted(keys)) for sid, keys in rows) == sorted((sid, sorted(keys)) for sid, keys in expected)
 
 
 @pytest.mark.parametrize("limit", [3, 5, 40])
@@ -240,17 +244,17 @@ def test_a_distance_page_orders_those_as_near_as_the_whole_result_would(around, 
         located(f"Bay Centre {number}", hub, description="Harbor help for anyone who asks.")
     located("Harbor Help Downtown", other, description="Harbor help, also by phone.")
     data = {"near": "77002", "within": "25", "q": "harbor help"}
-    listed = filterset(data).index_query(listed=True)
-    count = listed.count()
-    close = listed.close_count()
+    near = filterset(data).index_query()
+    count = near.count()
+    close = near.close_count()
     assert close == 9
     # The reference: every match within reach in the query's own order, then a stable sort by distance.
-    own_order = listed.close.page(0, close, close)
-    expected = sorted(own_order, key=lambda sid: listed.reach[sid][0])[:close]
+    own_order = near.close.page(0, close, close)
+    expected = sorted(own_order, key=lambda sid: near.reach[sid][0])[:close]
     for size in (1, 2, 4):
         paged = []
         for start in range(0, count, size):
-            query = filterset(data).index_query(listed=True)
+            query = filterset(data).index_query()
             paged += query.page(start, size, count)
         assert paged[:close] == expected
     # Those at the hub come with the words in their names first: in tiers, or ranked (PostgreSQL lists a result
