@@ -617,7 +617,6 @@ class IndexQuery:
         hours=None,
         ids=None,
         excluded=None,
-        look_up_ids=True,
         buckets=None,
         shared=None,
     ):
@@ -636,9 +635,6 @@ class IndexQuery:
         self.hours = None if hours is None else sorted(set(hours))
         self.ids = None if ids is None else sorted(ids)
         self.excluded = sorted(excluded or ())
-        # SQLite looks a few ids up one by one in the index (FEW_IDS) unless told not to: with many words, or
-        # common ones, each lookup reads their whole lists of matches again (up to 17 ms an id at 100,000).
-        self.look_up_ids = look_up_ids
         # A sample: only the services of the first `buckets` sample buckets (their id modulo SAMPLE_BUCKETS).
         self.buckets = buckets
         self.engine = _INDEX_ENGINES[self.vendor](self)
@@ -650,7 +646,6 @@ class IndexQuery:
             "hours": self.hours,
             "ids": self.ids,
             "excluded": self.excluded,
-            "look_up_ids": self.look_up_ids,
             "buckets": self.buckets,
         }
         clauses = changes.pop("clauses", self.clauses)
@@ -726,7 +721,7 @@ class IndexQuery:
         ids = list(ids)
         if not ids or self.newest_first(total):
             return sorted(ids, reverse=True)
-        among = self.restricted(ids=ids, look_up_ids=False)
+        among = self.restricted(ids=ids)
         if total <= EXACT_LIMIT:  # ranked, or by name: the same order for some as for all
             return among.page(0, len(ids), len(ids))
         return self.engine.tiered(0, len(ids), total, among=among)
@@ -828,9 +823,14 @@ class _SqliteIndex:
         """SQL and parameters of the query's ids and excluded ids, each a JSON array SQLite reads once."""
         sql, params = "", []
         if self.query.ids is not None:
-            # A few ids are looked up one by one (about 60 µs each at 100,000 services); more are a filter on
-            # the matches ("+" keeps SQLite from driving the match by them).
-            lookup = "" if self.query.look_up_ids and len(self.query.ids) <= FEW_IDS else "+"
+            # A few ids are looked up one by one when the query asks only for public listings (about 60 µs each
+            # at 100,000 services). With words or keys, each lookup reads their whole lists of matches again (up
+            # to 17 ms an id: 700 ms for 60 ids and "legal"), so then, as for many ids, the ids filter the
+            # matches ("+" keeps SQLite from driving the match by them).
+            query = self.query
+            keys = [clause for clause in query.clauses if clause != ["kpub0"]]
+            plain = not (query.concepts or keys or query.hours or query.buckets or query.condition is not None)
+            lookup = "" if plain and len(query.ids) <= FEW_IDS else "+"
             sql += f" AND {lookup}resources_searchdocument.rowid IN (SELECT value FROM json_each(%s))"
             params.append(json.dumps(self.query.ids))
         if self.query.excluded:
