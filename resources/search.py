@@ -700,8 +700,27 @@ class IndexQuery:
     def sample(self, total=None):
         """(rows, scale): the [(id, [keys])] of every match when there are at most EXACT_LIMIT, scale 1; else
         of the matches in enough sample buckets to hold about SAMPLE_TARGET, and how many matches each
-        stands for (_sample)."""
-        return _sample(self, total)
+        stands for. `total`: how many matches there are, if known. If not, where the planner can guess it
+        (PostgreSQL: counting tens of thousands of matches there reads each of their rows, 60-250 ms at
+        100,000 services), the guess stands in for the count: a set guessed small is read whole (and counted
+        if it turns out larger than EXACT_LIMIT after all), a larger one is sampled in as many buckets as the
+        guess calls for (each count is scaled by the buckets actually read, so a wrong guess makes the sample
+        larger or smaller, never the counts wrong by its error)."""
+        if total is None:
+            guess = self.estimate()
+            if guess is None:
+                total = self.count()
+            elif guess <= EXACT_LIMIT:
+                rows = self.keys(limit=EXACT_LIMIT + 1)
+                if len(rows) <= EXACT_LIMIT:
+                    return rows, 1.0
+                total = self.count()
+            else:
+                total = guess
+        if total <= EXACT_LIMIT:
+            return self.keys(), 1.0
+        buckets = _buckets(total)
+        return self.sampled(buckets).keys(), SAMPLE_BUCKETS / buckets
 
     def page(self, offset, limit, total):
         """The ids of one page of matches, best first (by name when there are no words)."""
@@ -736,30 +755,6 @@ class IndexQuery:
         if total <= EXACT_LIMIT:
             return "relevance" if self.concepts else "name"
         return "tiers" if self.concepts else "newest"
-
-
-def _sample(query, total):
-    """IndexQuery.sample of `query` (an IndexQuery or a NearQuery), of `total` matches, or if None of as many as
-    there are. Where the planner can guess that number (PostgreSQL: counting tens of thousands of matches
-    there reads each of their rows, 60-250 ms at 100,000 services), the guess stands in for the count: a set
-    guessed small is read whole (if it turns out larger than EXACT_LIMIT after all, it is counted), a larger
-    one is sampled in as many buckets as the guess calls for (each count is scaled by the buckets actually
-    read, so a wrong guess makes the sample larger or smaller, never the counts wrong by its error)."""
-    if total is None:
-        guess = query.estimate()
-        if guess is None:
-            total = query.count()
-        elif guess <= EXACT_LIMIT:
-            rows = query.keys(limit=EXACT_LIMIT + 1)
-            if len(rows) <= EXACT_LIMIT:
-                return rows, 1.0
-            total = query.count()
-        else:
-            total = guess
-    if total <= EXACT_LIMIT:
-        return query.keys(), 1.0
-    buckets = _buckets(total)
-    return query.sampled(buckets).keys(), SAMPLE_BUCKETS / buckets
 
 
 def _buckets(total):

@@ -214,12 +214,13 @@ def load_cards(services):
     ]
     # The links as pairs of ids, in the terms' order, and each term read once (with its vocabulary), however
     # many of the services have it: a link object per pair would be two model instances more each.
-    links = rows(ServiceTerm, service_id__in=ids).order_by(*term_order).values_list("service_id", "taxonomy_term_id")
-    links = list(links)
-    term_rows = rows(TaxonomyTerm, pk__in={term_id for _service_id, term_id in links}).select_related("taxonomy")
+    tagged = list(
+        rows(ServiceTerm, service_id__in=ids).order_by(*term_order).values_list("service_id", "taxonomy_term_id")
+    )
+    term_rows = rows(TaxonomyTerm, pk__in={term_id for _service_id, term_id in tagged}).select_related("taxonomy")
     term_of = {term.pk: term for term in term_rows}
     terms = {}
-    for service_id, term_id in links:
+    for service_id, term_id in tagged:
         terms.setdefault(service_id, []).append(term_of[term_id])
     for service in services:
         _set_prefetched(service, "terms", TaxonomyTerm, terms.get(service.pk, []), using)
