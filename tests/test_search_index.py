@@ -178,6 +178,42 @@ def test_a_facet_sized_by_the_planners_guess_counts_as_one_sized_by_a_count(many
     assert need.count == expected_estimate(many, buckets, lambda service: service.name[-1] in "02468")
 
 
+def test_sqlite_sizes_a_facet_s_set_from_a_few_sample_buckets_and_counts_only_the_results(many, monkeypatch):
+    """SQLite's guess: the matches of the first PROBE_BUCKETS buckets, counted, less two standard deviations,
+    scaled to all buckets. Only the results' own total is counted whole."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's guess is its planner's (the test above)")
+    monkeypatch.setattr(search, "EXACT_LIMIT", 10)
+    monkeypatch.setattr(search, "SAMPLE_TARGET", 20)
+    monkeypatch.setattr(search, "PROBE_BUCKETS", 256)
+    found = filterset({"q": "harbor", "need": "legal-aid"})
+    without_need = found.index_query(without="need")
+    probed = sum(1 for service in many if service.pk % search.SAMPLE_BUCKETS < 256)
+    guess = int(max(0.0, probed - 2 * probed**0.5) * search.SAMPLE_BUCKETS / 256)
+    assert probed
+    assert without_need.estimate() == guess
+    whole_counts = []
+    original_count = search.IndexQuery.count
+
+    def count(self):
+        if self.buckets is None:
+            whole_counts.append(self.clauses)
+        return original_count(self)
+
+    monkeypatch.setattr(search.IndexQuery, "count", count)
+    need = {choice.value: choice for choice in found.facets()["need"]}["emergency-shelter"]
+    assert len(whole_counts) == 1
+    assert [search.key("t", search_term_pk(found, "legal-aid"))] in whole_counts[0]
+    assert guess > 10  # sampled, in as many buckets as the guess calls for
+    buckets = -(-search.SAMPLE_BUCKETS * 20 // guess)
+    assert need.approximate
+    assert need.count == expected_estimate(many, buckets, lambda service: service.name[-1] in "02468")
+
+
+def search_term_pk(found, code):
+    return next(term.pk for term in found.cleaned["need"] if term.code == code)
+
+
 def test_a_sample_of_the_queryset_path_is_counted_the_same_way(many, monkeypatch, a_monday_noon_utc):
     monkeypatch.setattr(search, "EXACT_LIMIT", 10)
     monkeypatch.setattr(search, "SAMPLE_TARGET", 20)
