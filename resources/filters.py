@@ -411,7 +411,8 @@ class ServiceFilter(django_filters.FilterSet):
             return query
         if not hasattr(self, "_reach"):
             self._reach = geo.within_reach(origin, self.radius(), self.queryset.db)
-        return search.NearQuery(query, self._reach, geo.elsewhere_condition(origin))
+        cells = geo.map_cells(origin, self.radius())
+        return search.NearQuery(query, self._reach, geo.elsewhere_condition(origin), cells)
 
     def results(self, prepare=None):
         """The results for a paginator: count() and slices of services in order, each slice prepared by

@@ -30,6 +30,10 @@ POINT_DECIMALS = 2
 # Confidential places are measured from their coordinates rounded to this many decimals (0.1°).
 CONFIDENTIAL_GRID_DECIMALS = 1
 CONFIDENTIAL_ROUNDING_MILES = 5
+# The map grids of the index's cell keys (migration 0007: kgf and kgc), finest first: (letter, cells per
+# degree). A distance search asks for the cells of the finest grid that needs at most MAX_MAP_CELLS of them.
+MAP_GRIDS = (("f", 4), ("c", 1))
+MAX_MAP_CELLS = 64
 # A browser's point takes the state of the nearest ZIP code within this distance (for the services that
 # serve that state by phone or online); farther from any ZIP code it is outside the US as far as we know.
 STATE_LOOKUP_MILES = 30
@@ -211,8 +215,7 @@ def within_reach(origin, miles, using="default"):
 
     from .models import Location
 
-    margin = 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS
-    box = bounding_box(origin.latitude, origin.longitude, miles, margin)
+    box = bounding_box(origin.latitude, origin.longitude, miles, 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS)
     bounds = {"latitude__gte": ">=", "latitude__lte": "<=", "longitude__gte": ">=", "longitude__lte": "<="}
     conditions = [f"loc.{key.split('__')[0]} {bounds[key]} %s" for key in box]
     # A raw statement: plain floats, not Django's Decimal conversion of every coordinate (most of the time).
@@ -249,6 +252,32 @@ def within_reach(origin, miles, using="default"):
     return found
 
 
+def _cell(degrees, offset, per_degree):
+    return math.floor((degrees + offset) * per_degree)
+
+
+def cell_key(grid, per_degree, latitude, longitude):
+    """The index key of the map cell of a point on one of MAP_GRIDS, as migration 0007 writes it."""
+    return f"kg{grid}{_cell(latitude, 90, per_degree)}x{_cell(longitude, 180, per_degree)}0"
+
+
+def map_cells(origin, miles):
+    """The keys of the map cells that hold every place within_reach() can find (the bounding box it reads), on
+    the finest grid that needs at most MAX_MAP_CELLS of them (else the coarsest); None where that box has no
+    bounds east and west (near a pole or across the 180° meridian)."""
+    box = bounding_box(origin.latitude, origin.longitude, miles, 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS)
+    if "longitude__gte" not in box:
+        return None
+    for grid, per_degree in MAP_GRIDS:
+        rows = range(_cell(box["latitude__gte"], 90, per_degree), _cell(box["latitude__lte"], 90, per_degree) + 1)
+        columns = range(
+            _cell(box["longitude__gte"], 180, per_degree), _cell(box["longitude__lte"], 180, per_degree) + 1
+        )
+        if len(rows) * len(columns) <= MAX_MAP_CELLS or grid == MAP_GRIDS[-1][0]:
+            return [f"kg{grid}{row}x{column}0" for row in rows for column in columns]
+    return None
+
+
 def _snapped(value):
     """A coordinate rounded to the confidential grid, half away from zero as SQL's ROUND does."""
     step = Decimal(1).scaleb(-CONFIDENTIAL_GRID_DECIMALS)
@@ -263,12 +292,14 @@ def elsewhere_condition(origin):
     from .facets import region_keys
 
     if origin.region is None:
-        return search.but_not("kpub0", "kmap0")
+        return "knomap0"
     region = origin.region
     covering = [search.key("ww"), search.key("wc", region.country)]
     covering += [search.key("ws", ancestor) for ancestor in region.ancestors()]
-    serving = search.any_of(*region_keys(region), search.but_not("kpub0", "karea0"))
-    return search.any_of(*covering, search.but_not(serving, "kmap0"))
+    # knomap0 rather than "every public service but those on the map": the index then reads the few services
+    # with no place on the map, not every public one (about 20 ms less at 100,000 services).
+    serving = search.but_not(search.any_of(*region_keys(region)), "kmap0")
+    return search.any_of(*covering, serving, search.but_not("knomap0", "karea0"))
 
 
 def describe_distance(miles, confidential):

@@ -1039,13 +1039,17 @@ class NearQuery:
     of the sampled services read by id (650 in 5 ms on SQLite, 14 ms on PostgreSQL at 100,000 services, where
     statements that count and sample among thousands of ids within reach take 10-50 ms each)."""
 
-    def __init__(self, query, reach, elsewhere):
+    def __init__(self, query, reach, elsewhere, cells=None):
         self.query = query
         self.using = query.using
         self.reach = reach
         # Within reach, and among the query's own ids if it has some.
         close = set(reach) if query.ids is None else set(reach).intersection(query.ids)
         self.close = query.restricted(ids=close)
+        # The matches in the map cells around the point (geo.map_cells), which hold every place within reach:
+        # the index lists them from its own lists, where a list of thousands of ids within reach is a filter
+        # on every match of the query (30 ms for the 12,805 around 77002 at 100,000 services; the cells, 9).
+        self.around = None if cells is None else query.restricted(clauses=[*query.clauses, cells])
         self.far = query.restricted(condition=elsewhere, excluded=list(reach))
 
     @property
@@ -1055,7 +1059,10 @@ class NearQuery:
     def _close_ids(self):
         """The ids of the matches within reach, in no order."""
         if not hasattr(self, "_close"):
-            self._close = self.close.ids_of_matches()
+            if self.around is None:
+                self._close = self.close.ids_of_matches()
+            else:
+                self._close = [sid for sid in self.around.ids_of_matches() if sid in self.reach]
         return self._close
 
     def _far_ids(self):

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from resources import regions, search
+from resources import geo, regions, search
 from resources.demo import load_demo_data
 from resources.hsds import importer, mapping
 from resources.models import (
@@ -151,12 +151,19 @@ def expected_keys(service):
         if link.location.location_type != Location.Type.PHYSICAL:
             continue
         keys.add("kdinperson0")
-        if link.location.latitude is not None:
+        place = link.location
+        if place.latitude is not None:
             keys.add("kmap0")
+            keys |= {
+                geo.cell_key(grid, per_degree, float(place.latitude), float(place.longitude))
+                for grid, per_degree in geo.MAP_GRIDS
+            }
         for address in link.location.addresses.all():
             keys.add(f"kpc{_code(address.country)}0")
             if address.subdivision:
                 keys.add(f"kps{_code(address.subdivision)}0")
+    if "kmap0" not in keys:
+        keys.add("knomap0")
     for area in ServiceArea.objects.filter(service=service):
         keys.add("karea0")
         if area.kind == ServiceArea.Kind.WORLDWIDE:
@@ -314,6 +321,7 @@ def test_a_service_with_everything_has_every_key(world):
         "khot0",
         "kdphone0",
         "kdinperson0",
+        "knomap0",  # its place has no coordinates
         "kpcus0",
         "kpsustx0",
         "kpcgb0",
@@ -321,11 +329,12 @@ def test_a_service_with_everything_has_every_key(world):
         "klpl0",
         *checked_keys(world["line"]),
     }
-    assert keys_of(world["bare"]) == {f"kb{world['bare'].pk % 1024}0", *checked_keys(world["bare"])}
+    assert keys_of(world["bare"]) == {f"kb{world['bare'].pk % 1024}0", "knomap0", *checked_keys(world["bare"])}
     assert keys_of(world["faxed"]) == {
         f"kb{world['faxed'].pk % 1024}0",
         "kpub0",
         "kdonline0",
+        "knomap0",
         *checked_keys(world["faxed"]),
     }
     assert hours_of(world["faxed"]) == {"koalways0"}
@@ -728,10 +737,17 @@ def test_a_place_on_the_map_and_any_area_have_keys_of_their_own(world):
     line = world["line"]
     place = line.service_at_locations.filter(location__location_type=Location.Type.PHYSICAL).first().location
     assert "kmap0" not in keys_of(line)
+    assert "knomap0" in keys_of(line)
     Location.objects.filter(pk=place.pk).update(latitude=29.76, longitude=-95.37)
-    assert "kmap0" in keys_of(line)
+    assert {"kmap0", "kgf479x3380", "kgc119x840"} <= keys_of(line)  # (29.76 + 90) * 4, (-95.37 + 180) * 4
+    assert "knomap0" not in keys_of(line)
+    Location.objects.filter(pk=place.pk).update(latitude=-33.87, longitude=151.21)  # cells of a moved place
+    assert {"kgf224x13240", "kgc56x3310"} <= keys_of(line)
+    assert not {"kgf479x3380", "kgc119x840"} & keys_of(line)
     Location.objects.filter(pk=place.pk).update(location_type=Location.Type.VIRTUAL)
     assert "kmap0" not in keys_of(line)
+    assert not {key for key in keys_of(line) if key.startswith("kg")}
+    assert "knomap0" in keys_of(line)
     Location.objects.filter(pk=place.pk).update(location_type=Location.Type.PHYSICAL, latitude=None)
     assert "kmap0" not in keys_of(line)
     assert "karea0" not in keys_of(line)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
-from resources import search
+from resources import geo, search
 from resources.filters import ServiceFilter
 from resources.models import Location, Service, ServiceArea
 
@@ -110,6 +110,46 @@ def test_both_ways_of_reading_a_list_of_ids_give_the_same(around, monkeypatch, f
     monkeypatch.setattr(search, "FEW_IDS", few)
     for data in NEAR_SEARCHES[:6]:
         same(by_index(data), by_queryset(data))
+
+
+def test_without_map_cells_the_ids_within_reach_give_the_same(around, monkeypatch):
+    """Near a pole or across the 180° meridian there are no map cells (geo.map_cells): the ids within reach
+    then filter the query's matches themselves."""
+    monkeypatch.setattr(geo, "map_cells", lambda origin, miles: None)
+    for data in NEAR_SEARCHES:
+        same(by_index(data), by_queryset(data))
+
+
+def test_the_matches_within_reach_are_listed_by_map_cell(around):
+    with CaptureQueriesContext(connection) as queries:
+        by_index({"near": "77002", "within": "25"})
+    cells = geo.map_cells(geo.zip_code_origin("77002"), 25)
+    assert cells[0].startswith("kgf")  # 25 miles: quarter degrees
+    assert any(
+        cells[0] in query["sql"] or cells[0] in str(query.get("params", "")) for query in queries.captured_queries
+    )
+
+
+@pytest.mark.parametrize(
+    ("origin", "miles"),
+    [((29.76, -95.37), 10), ((29.76, -95.37), 50), ((64.84, -147.72), 100), ((-33.87, 151.21), 25), ((0.0, 0.0), 10)],
+)
+def test_the_map_cells_around_a_point_hold_every_place_within_reach(db, origin, miles):
+    """Places all around the point, from its centre to just past its reach, some confidential (measured from
+    their grid point, up to 0.05° away): each one within reach is in a cell of map_cells."""
+    services = []
+    for step in range(48):
+        bearing, distance = step * 7.5, miles * (0.05 + (step % 12) / 10)
+        services.append(
+            located(f"Place {step}", point_at(origin, distance, bearing), confidential=step % 3 == 0, city="Somewhere")
+        )
+    point = geo.Origin(latitude=origin[0], longitude=origin[1], region=None)
+    reach = geo.within_reach(point, miles)
+    cells = set(geo.map_cells(point, miles))
+    assert len(cells) <= geo.MAX_MAP_CELLS or next(iter(cells)).startswith("kgc")
+    assert len(reach) > 10
+    found = {sid for sid, keys in search.keys_of(sorted(reach)) if cells & set(keys)}
+    assert found == set(reach)
 
 
 def test_facet_counts_near_a_point_are_those_of_the_queryset_path(around, monkeypatch):

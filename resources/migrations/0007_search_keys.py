@@ -10,7 +10,10 @@ service, separated by single spaces, in any order:
     kt{id}0           each term linked to the service and each of its ancestors, up to 4 levels up
     kl{code}0         each language offered, as Service.objects.language_offers() counts them
     kdinperson0       at a physical place; kdphone0 a call line (Phone.CALL_TYPES); kdtext0 a text line;
-    kmap0             at a physical place with coordinates (one distance can be measured to)
+    kmap0             at a physical place with coordinates (one distance can be measured to); knomap0 at none
+    kgf{i}x{j}0       the map cell of such a place on a grid of quarter degrees: i = floor((latitude + 90) * 4),
+                      j = floor((longitude + 180) * 4); kgc{i}x{j}0 its cell on a grid of whole degrees (a
+                      distance search lists the services in the cells around its starting point, geo.map_cells)
     kdonline0         available online, or a hotline with an online chat
     kpc{cc}0          the country of an address of a physical place of the service
     kps{sub}0         the subdivision of such an address, without its "-" (US-TX: kpsustx0)
@@ -51,6 +54,8 @@ from django.db import migrations
 # Phone.CALL_TYPES and the kinds and types the keys name, as of this migration.
 CALL_TYPES = ("voice", "cell", "textphone", "video")
 _CALL_TYPES_SQL = ", ".join(f"'{kind}'" for kind in CALL_TYPES)
+# The map grids of the kg keys: (letter, cells per degree). geo.MAP_GRIDS names the same.
+MAP_GRIDS = (("f", 4), ("c", 1))
 # How many levels of ancestors of a linked term are keys.
 ANCESTOR_LEVELS = 4
 # The index of 0004, for the parts this migration keeps (the text it indexes) and the way back.
@@ -166,6 +171,14 @@ def _keys(sid):
         f"SELECT 'kdonline0' FROM resources_hotline h WHERE h.service_id = {sid} AND h.chat_url <> ''",
         f"SELECT 'kdinperson0' {physical.format('')}",
         f"SELECT 'kmap0' {physical.format('')} AND loc.latitude IS NOT NULL",
+        f"SELECT 'knomap0' {service} AND NOT EXISTS (SELECT 1 {physical.format('')} AND loc.latitude IS NOT NULL)",
+        *(
+            # Coordinates are at least -90 and -180, so the CAST (which rounds towards zero) rounds down.
+            f"SELECT 'kg{grid}' || CAST((loc.latitude + 90) * {per_degree} AS INTEGER) || 'x' || "
+            f"CAST((loc.longitude + 180) * {per_degree} AS INTEGER) || '0' {physical.format('')} "
+            "AND loc.latitude IS NOT NULL AND loc.longitude IS NOT NULL"
+            for grid, per_degree in MAP_GRIDS
+        ),
         f"SELECT 'karea0' {areas}",
         f"SELECT 'kdphone0' {phones} AND p.type IN ({_CALL_TYPES_SQL})",
         f"SELECT 'kdtext0' {phones} AND p.type = 'text'",
@@ -296,8 +309,10 @@ def _sqlite_key_triggers():
         (
             "location_update",
             "location",
-            "UPDATE OF location_type, latitude",
-            "old.location_type IS NOT new.location_type OR (old.latitude IS NULL) IS NOT (new.latitude IS NULL)",
+            "UPDATE OF location_type, latitude, longitude",
+            # The map cells follow the coordinates (kmap0 and knomap0 only whether there are some).
+            "old.location_type IS NOT new.location_type OR old.latitude IS NOT new.latitude "
+            "OR old.longitude IS NOT new.longitude",
             _services_at("new.id"),
         ),
     ]
@@ -392,7 +407,7 @@ _PG_KEY_TRIGGERS = (
     ("owned", "hotline", ("service_id", "chat_url")),
     ("language", "language", ("service_id", "phone_id", "location_id", "code")),
     ("address", "address", ("location_id", "country", "subdivision")),
-    ("location", "location", ("location_type", "latitude")),
+    ("location", "location", ("location_type", "latitude", "longitude")),
     ("schedule", "schedule", SCHEDULE_COLUMNS),
 )
 
@@ -446,6 +461,12 @@ def _pg_open_keys():
     return f"ARRAY(WITH spans AS ({spans} UNION ALL {after_midnight}) {' UNION ALL '.join(parts)})"
 
 
+_PG_MAP_CELLS = " UNION ALL ".join(
+    f"SELECT 'kg{grid}' || floor((latitude + 90) * {per_degree})::bigint || 'x' || "
+    f"floor((longitude + 180) * {per_degree})::bigint || '0' FROM resources_location "
+    "WHERE id = ANY(visits) AND latitude IS NOT NULL AND longitude IS NOT NULL"
+    for grid, per_degree in MAP_GRIDS
+)
 _PG_PHONE_TOKEN = f"CASE WHEN type IN ({_CALL_TYPES_SQL}) THEN 'kdphone0' WHEN type = 'text' THEN 'kdtext0' END"
 _PG_ADDRESS_TOKENS = _pg_tokens(
     f"CASE WHEN country <> '' THEN 'kpc' || {_pg_code('country')} || '0' END",
@@ -483,7 +504,12 @@ _PG_KEYS = f"""CREATE OR REPLACE FUNCTION resources_search_keys(sid bigint) RETU
             END IF;
             IF EXISTS (SELECT 1 FROM resources_location WHERE id = ANY(visits) AND latitude IS NOT NULL) THEN
                 found := found || 'kmap0'::text;
+            ELSE
+                found := found || 'knomap0'::text;
             END IF;
+            found := found || ARRAY(
+                {_PG_MAP_CELLS}
+            );
             found := found
                 || ARRAY(SELECT {_PG_HOTLINE_TOKENS} FROM resources_hotline WHERE service_id = sid)
                 || ARRAY(SELECT {_PG_PHONE_TOKEN} FROM resources_phone WHERE id = ANY(lines))
