@@ -238,6 +238,24 @@ def test_a_large_result_lists_listings_about_the_words_before_those_that_mention
         assert found == sorted((service.pk for service in [*about, *mentions]), reverse=True)
 
 
+@pytest.mark.parametrize("per_page", [1, 2, 3, 4])
+def test_a_large_first_tier_pages_the_same_however_far_it_is_counted(needs, monkeypatch, per_page):
+    """SQLite counts the first tier only as far as a page needs (past EXACT_LIMIT it fills the page alone): pages
+    of any size, across the tiers' border too, list the named ones newest first, then those that mention it."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL lists a large result newest first, in one tier")
+    monkeypatch.setattr(search, "EXACT_LIMIT", 3)
+    about = [make_service(name=f"Lighthouse {number}") for number in range(5)]
+    mentions = [make_service(name=f"Place {number}", description="Near the old lighthouse.") for number in range(4)]
+    expected = sorted((s.pk for s in about), reverse=True) + sorted((s.pk for s in mentions), reverse=True)
+    results = filterset({"q": "lighthouse"}).results()
+    assert results.count() == 9
+    paged = []
+    for start in range(0, 9, per_page):
+        paged += [service.pk for service in results[start : start + per_page]]
+    assert paged == expected
+
+
 def test_browsing_many_results_lists_the_newest_first(many, monkeypatch):
     monkeypatch.setattr(search, "EXACT_LIMIT", 10)
     legal = [service.pk for service in many if service.name[-1] in "13579"]
