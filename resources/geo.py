@@ -269,9 +269,13 @@ def map_cells(origin, miles):
     if "longitude__gte" not in box:
         return None
     for grid, per_degree in MAP_GRIDS:
-        rows = range(_cell(box["latitude__gte"], 90, per_degree), _cell(box["latitude__lte"], 90, per_degree) + 1)
+        # The box's bounds are rounded outwards, a little past -90 or -180 at the edge of the map, where no
+        # place can be (and a key with a minus sign would not be a key).
+        rows = range(
+            max(0, _cell(box["latitude__gte"], 90, per_degree)), _cell(box["latitude__lte"], 90, per_degree) + 1
+        )
         columns = range(
-            _cell(box["longitude__gte"], 180, per_degree), _cell(box["longitude__lte"], 180, per_degree) + 1
+            max(0, _cell(box["longitude__gte"], 180, per_degree)), _cell(box["longitude__lte"], 180, per_degree) + 1
         )
         if len(rows) * len(columns) <= MAX_MAP_CELLS or grid == MAP_GRIDS[-1][0]:
             return [f"kg{grid}{row}x{column}0" for row in rows for column in columns]

@@ -884,10 +884,11 @@ class _SqliteIndex:
         to list only those, in the same order."""
         heavy = self._match(HEAVY_COLUMNS)
         rest = f"({self.match}) NOT ({heavy})"
-        # The first tier is counted only as far as this page needs: up to `enough`, the size tells how to order
-        # it and where the second begins; past it, the first tier fills the page alone (and is listed newest
-        # first either way). Counting all 40,000 listings with "help" in their name would take 9 ms.
-        enough = max(EXACT_LIMIT, offset + limit) + 1
+        # For a page, the first tier is counted only as far as the page needs: up to `enough`, the size tells
+        # how to order it and where the second begins; past it, the first tier fills the page alone (and is
+        # listed newest first either way). Counting all 40,000 listings with "help" in their name would take
+        # 9 ms. Some matches put in order (`among`) may be in either tier, so the second's size must be exact.
+        enough = max(EXACT_LIMIT, offset + limit) + 1 if among is None else -1
         (heavy_total,) = self.query._run(
             f"SELECT count(*) FROM (SELECT 1 {self._FROM} LIMIT %s)", self._params(heavy, enough)
         )[0]

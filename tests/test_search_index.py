@@ -185,12 +185,14 @@ def test_sqlite_sizes_a_facet_s_set_from_a_few_sample_buckets_and_counts_only_th
         pytest.skip("PostgreSQL's guess is its planner's (the test above)")
     monkeypatch.setattr(search, "EXACT_LIMIT", 10)
     monkeypatch.setattr(search, "SAMPLE_TARGET", 20)
-    monkeypatch.setattr(search, "PROBE_BUCKETS", 256)
+    # Probe as many buckets as hold half the services, wherever their ids start.
+    probe = sorted(service.pk % search.SAMPLE_BUCKETS for service in many)[32] + 1
+    monkeypatch.setattr(search, "PROBE_BUCKETS", probe)
     found = filterset({"q": "harbor", "need": "legal-aid"})
     without_need = found.index_query(without="need")
-    probed = sum(1 for service in many if service.pk % search.SAMPLE_BUCKETS < 256)
-    guess = int(max(0.0, probed - 2 * probed**0.5) * search.SAMPLE_BUCKETS / 256)
-    assert probed
+    probed = sum(1 for service in many if service.pk % search.SAMPLE_BUCKETS < probe)
+    guess = int(max(0.0, probed - 2 * probed**0.5) * search.SAMPLE_BUCKETS / probe)
+    assert probed >= 33
     assert without_need.estimate() == guess
     whole_counts = []
     original_count = search.IndexQuery.count
@@ -254,6 +256,18 @@ def test_a_large_first_tier_pages_the_same_however_far_it_is_counted(needs, monk
     for start in range(0, 9, per_page):
         paged += [service.pk for service in results[start : start + per_page]]
     assert paged == expected
+
+
+def test_some_matches_are_put_in_the_order_of_the_whole_result(needs, monkeypatch):
+    """IndexQuery.in_order (a distance page's services as near as each other): the same order as page() gives
+    them among all the matches, whichever tier they are in and however large the other tier."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", 3)
+    about = [make_service(name=f"Lighthouse {number}") for number in range(6)]
+    mentions = [make_service(name=f"Place {number}", description="Near the old lighthouse.") for number in range(2)]
+    query = filterset({"q": "lighthouse"}).index_query()
+    whole = query.page(0, 8, 8)
+    for some in ([s.pk for s in mentions], [about[1].pk, about[4].pk], [about[0].pk, mentions[1].pk]):
+        assert query.in_order(some, 8) == [pk for pk in whole if pk in some]
 
 
 def test_browsing_many_results_lists_the_newest_first(many, monkeypatch):

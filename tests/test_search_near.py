@@ -3,6 +3,7 @@ the same order and at the same distances, as the queryset path (geo.nearest_firs
 places and areas; the index's keys follow places as they gain or lose coordinates."""
 
 import datetime
+import re
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -97,6 +98,7 @@ NEAR_SEARCHES = [
     {"near": "94103"},  # San Francisco: nothing within reach, the Californian unmapped office in its state
     {"lat": "29.76", "lon": "-95.37", "within": "25"},
     {"lat": "10.0", "lon": "-30.0"},  # the middle of the Atlantic: no state, no country
+    {"lat": "39.66", "lon": "-179.48", "within": "25"},  # a box rounded just past -180
 ]
 
 
@@ -128,6 +130,15 @@ def test_the_matches_within_reach_are_listed_by_map_cell(around):
     assert any(
         cells[0] in query["sql"] or cells[0] in str(query.get("params", "")) for query in queries.captured_queries
     )
+
+
+@pytest.mark.parametrize(("latitude", "longitude", "miles"), [(39.66, -179.48, 25), (-17.79, -178.43, 100)])
+def test_the_map_cells_at_the_edge_of_the_map_are_keys(latitude, longitude, miles):
+    """Bounds rounded outwards, past -180, must not make a cell with a minus sign (not a key, and a syntax error
+    in SQLite's full-text query)."""
+    cells = geo.map_cells(geo.Origin(latitude=latitude, longitude=longitude, region=None), miles)
+    assert cells
+    assert all(re.fullmatch(r"kg[fc]\d+x\d+0", cell) for cell in cells), cells
 
 
 @pytest.mark.parametrize(
