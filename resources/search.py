@@ -1050,13 +1050,15 @@ class NearQuery:
         self.query = query
         self.using = query.using
         self.reach = reach
-        # Within reach, and among the query's own ids if it has some.
-        close = set(reach) if query.ids is None else set(reach).intersection(query.ids)
-        self.close = query.restricted(ids=close)
         # The matches in the map cells around the point (geo.map_cells), which hold every place within reach:
         # the index lists them from its own lists, where a list of thousands of ids within reach is a filter
         # on every match of the query (30 ms for the 12,805 around 77002 at 100,000 services; the cells, 9).
         self.around = None if cells is None else query.restricted(clauses=[*query.clauses, cells])
+        # Within reach, and among the query's own ids if it has some. With words, SQLite matches every listing
+        # with them before it keeps the ids asked for (to order those as near as a page's own): in the cells
+        # only, fewer (50-100 ms less for "legal" near 10001). Without, a few ids are looked up one by one.
+        close = set(reach) if query.ids is None else set(reach).intersection(query.ids)
+        self.close = (self.around if self.around is not None and query.concepts else query).restricted(ids=close)
         self.far = query.restricted(condition=elsewhere, excluded=list(reach))
 
     @property
