@@ -1075,15 +1075,12 @@ class NearQuery:
         return self._close
 
     def _far_ids(self):
-        """The ids of the matches that serve the point from elsewhere, in no order. PostgreSQL lists them faster
-        without leaving out the thousands of ids within reach (an anti-join: 10-15 ms more at 100,000 services),
-        so they are left out here; SQLite leaves them out faster itself."""
+        """The ids of the matches that serve the point from elsewhere, in no order. They are listed without leaving
+        out the thousands of ids within reach, which are left out here: faster on both engines (at 100,000
+        services, 13 ms instead of 20 on SQLite, 10-15 ms less on PostgreSQL, where it is an anti-join)."""
         if not hasattr(self, "_far"):
-            if self.far.vendor == "postgresql":
-                every = self.far.restricted(excluded=())
-                self._far = [sid for sid in every.ids_of_matches() if sid not in self.reach]
-            else:
-                self._far = self.far.ids_of_matches()
+            every = self.far.restricted(excluded=())
+            self._far = [sid for sid in every.ids_of_matches() if sid not in self.reach]
         return self._far
 
     def _by_distance(self):
