@@ -538,7 +538,7 @@ _KEY_CHARACTERS = re.compile(r"[^a-z0-9]+")
 FEW_IDS = 100
 # SQLite guesses the size of a set from the matches in this many sample buckets (_SqliteIndex.estimate).
 PROBE_BUCKETS = 16
-# A PostgreSQL sample of up to this many buckets is asked for by its keys, a larger one by the ids' modulo.
+# A sample of up to this many buckets is asked for by its keys, a larger one by the ids' modulo.
 FEW_BUCKETS = 64
 
 
@@ -799,7 +799,8 @@ class _SqliteIndex:
         if self.query.concepts:
             words = " AND ".join(_fts_concept(concept) for concept in self.query.concepts)
             parts.append("{" + " ".join(columns) + "} : (" + words + ")")
-        clauses = self.query.clauses + ([bucket_keys(self.query.buckets)] if self.query.buckets else [])
+        few_buckets = self.query.buckets and self.query.buckets <= FEW_BUCKETS
+        clauses = self.query.clauses + ([bucket_keys(self.query.buckets)] if few_buckets else [])
         keys = " AND ".join("(" + " OR ".join(c) + ")" for c in clauses) or "kpub0"
         if self.query.condition is not None:
             keys = f"({keys}) AND {_render(self.query.condition, 'fts5')}"
@@ -815,9 +816,15 @@ class _SqliteIndex:
         return keys.split()
 
     @functools.cached_property
-    def _ids(self):
-        """SQL and parameters of the query's ids and excluded ids, each a JSON array SQLite reads once."""
+    def _filters(self):
+        """SQL and parameters of what the full-text query leaves to a filter: the query's ids and excluded ids,
+        each a JSON array SQLite reads once, and a sample of more than FEW_BUCKETS buckets, by the id's modulo
+        (matching hundreds of bucket keys takes longer than the rest of the query: 57 ms instead of 20 for
+        512 buckets of "help" in Spanish for women, at 100,000 services)."""
         sql, params = "", []
+        if self.query.buckets and self.query.buckets > FEW_BUCKETS:
+            sql += " AND resources_searchdocument.rowid %% %s < %s"
+            params += [SAMPLE_BUCKETS, self.query.buckets]
         if self.query.ids is not None:
             # A few ids are looked up one by one when the query asks only for public listings (about 60 µs each
             # at 100,000 services). With words or keys, each lookup reads their whole lists of matches again (up
@@ -836,14 +843,14 @@ class _SqliteIndex:
 
     @property
     def _WHERE(self):
-        return "WHERE resources_searchdocument MATCH %s" + self._ids[0]
+        return "WHERE resources_searchdocument MATCH %s" + self._filters[0]
 
     @property
     def _FROM(self):
         return f"FROM resources_searchdocument {self._WHERE}"
 
     def _params(self, match, *rest):
-        return [match, *self._ids[1], *rest]
+        return [match, *self._filters[1], *rest]
 
     def count(self):
         return f"SELECT count(*) {self._FROM}", self._params(self.match)

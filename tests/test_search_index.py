@@ -119,6 +119,17 @@ def expected_estimate(services, buckets, has):
     return facets.estimate(len(sampled) * search.SAMPLE_BUCKETS / buckets) if sampled else None
 
 
+@pytest.mark.parametrize("few_buckets", [0, 1024], ids=["buckets-by-modulo", "buckets-by-key"])
+def test_a_sample_holds_the_matches_of_its_buckets(many, monkeypatch, few_buckets):
+    """A sample's buckets are asked for by their keys when few, else by the id's modulo: the same services."""
+    monkeypatch.setattr(search, "FEW_BUCKETS", few_buckets)
+    query = filterset({"q": "harbor"}).index_query()
+    for buckets in sorted({1, *(service.pk % search.SAMPLE_BUCKETS for service in many[10:14])}):
+        rows = query.sampled(buckets).keys()  # [(id, keys)]
+        sampled = {row[0] for row in rows}
+        assert sampled == {service.pk for service in many if service.pk % search.SAMPLE_BUCKETS < buckets}
+
+
 def test_many_results_are_counted_on_a_sample_and_said_to_be_estimates(many, needs, monkeypatch):
     monkeypatch.setattr(search, "EXACT_LIMIT", 10)
     monkeypatch.setattr(search, "SAMPLE_TARGET", 20)
