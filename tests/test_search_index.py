@@ -227,6 +227,29 @@ def search_term_pk(found, code):
     return next(term.pk for term in found.cleaned["need"] if term.code == code)
 
 
+def test_postgresql_counts_a_small_share_of_a_large_table_through_its_indexes(many, monkeypatch):
+    """Sequential scans are off for such a count alone: the same number, and the setting is back after it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's full-text index has no planner to steer")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE resources_searchdocument")  # the planner's idea of the table's size
+    monkeypatch.setattr(search, "INDEX_SCAN_ROWS", 1)
+
+    def count(share):
+        monkeypatch.setattr(search, "INDEX_SCAN_SHARE", share)
+        query = filterset({"q": "harbor", "need": "legal-aid"}).index_query()
+        with CaptureQueriesContext(connection) as queries:
+            found = query.count()
+        steered = any("enable_seqscan" in query["sql"] for query in queries.captured_queries)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_seqscan')")
+            assert cursor.fetchone()[0] == "on"
+        return found, steered
+
+    assert count(share=2.0) == (32, True)  # any guess is a small share
+    assert count(share=0.0) == (32, False)  # none is
+
+
 def test_a_sample_of_the_queryset_path_is_counted_the_same_way(many, monkeypatch, a_monday_noon_utc):
     monkeypatch.setattr(search, "EXACT_LIMIT", 10)
     monkeypatch.setattr(search, "SAMPLE_TARGET", 20)
