@@ -611,7 +611,8 @@ class IndexQuery:
     """Services the index alone selects: the concepts of a search (may be none) and clauses, each a list of
     keys of which a service must hold at least one, and if given a `condition` on keys (any_of, but_not),
     `hours`, open-hour keys of which a service must hold one (open_now_keys), the `ids` a service must be one
-    of and the `excluded` ids it must not be. Every method runs one statement on the index."""
+    of and the `excluded` ids it must not be. Each method runs one statement on the index, or a few: SQLite's
+    estimate counts a few buckets, a PostgreSQL count may ask the planner for its guess and steer it."""
 
     def __init__(
         self,
