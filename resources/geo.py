@@ -206,6 +206,12 @@ def nearest_first(queryset, origin, miles):
     return queryset.filter(Q(distance__isnull=False) | elsewhere).order_by(F("distance").asc(nulls_last=True), *order)
 
 
+def _reach_box(origin, miles):
+    """The bounding box within_reach() reads: wider by half the confidential grid, where a confidential place
+    may lie from the grid point it is measured from."""
+    return bounding_box(origin.latitude, origin.longitude, miles, 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS)
+
+
 def within_reach(origin, miles, using="default"):
     """{service id: (miles, place id)}: every service with a place people can visit within
     `miles` of `origin`, measured to its nearest such place (ties: the lower place id), as nearest_first()
@@ -215,7 +221,7 @@ def within_reach(origin, miles, using="default"):
 
     from .models import Location
 
-    box = bounding_box(origin.latitude, origin.longitude, miles, 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS)
+    box = _reach_box(origin, miles)
     bounds = {"latitude__gte": ">=", "latitude__lte": "<=", "longitude__gte": ">=", "longitude__lte": "<="}
     conditions = [f"loc.{key.split('__')[0]} {bounds[key]} %s" for key in box]
     # A raw statement: plain floats, not Django's Decimal conversion of every coordinate (most of the time).
@@ -256,16 +262,20 @@ def _cell(degrees, offset, per_degree):
     return math.floor((degrees + offset) * per_degree)
 
 
+def _cell_key(grid, row, column):
+    return f"kg{grid}{row}x{column}0"
+
+
 def cell_key(grid, per_degree, latitude, longitude):
     """The index key of the map cell of a point on one of MAP_GRIDS, as migration 0007 writes it."""
-    return f"kg{grid}{_cell(latitude, 90, per_degree)}x{_cell(longitude, 180, per_degree)}0"
+    return _cell_key(grid, _cell(latitude, 90, per_degree), _cell(longitude, 180, per_degree))
 
 
 def map_cells(origin, miles):
     """The keys of the map cells that hold every place within_reach() can find (the bounding box it reads), on
     the finest grid that needs at most MAX_MAP_CELLS of them (else the coarsest); None where that box has no
     bounds east and west (near a pole or across the 180° meridian)."""
-    box = bounding_box(origin.latitude, origin.longitude, miles, 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS)
+    box = _reach_box(origin, miles)
     if "longitude__gte" not in box:
         return None
     for grid, per_degree in MAP_GRIDS:
@@ -277,9 +287,9 @@ def map_cells(origin, miles):
         columns = range(
             max(0, _cell(box["longitude__gte"], 180, per_degree)), _cell(box["longitude__lte"], 180, per_degree) + 1
         )
-        if len(rows) * len(columns) <= MAX_MAP_CELLS or grid == MAP_GRIDS[-1][0]:
-            return [f"kg{grid}{row}x{column}0" for row in rows for column in columns]
-    return None
+        if len(rows) * len(columns) <= MAX_MAP_CELLS or (grid, per_degree) == MAP_GRIDS[-1]:
+            break
+    return [_cell_key(grid, row, column) for row in rows for column in columns]
 
 
 def _snapped(value):
