@@ -122,6 +122,8 @@ def expected_keys(service):
     keys = {f"kb{service.pk % 1024}0"}
     if service.review_state == Service.ReviewState.PUBLISHED and service.status != Service.Status.DEFUNCT:
         keys.add("kpub0")
+    else:
+        keys.add("knopub0")
     if service.is_free:
         keys.add("kfree0")
     if service.available_online:
@@ -322,6 +324,7 @@ def test_a_service_with_everything_has_every_key(world):
         "kdphone0",
         "kdinperson0",
         "knomap0",  # its place has no coordinates
+        "knopub0",  # a draft
         "kpcus0",
         "kpsustx0",
         "kpcgb0",
@@ -329,7 +332,12 @@ def test_a_service_with_everything_has_every_key(world):
         "klpl0",
         *checked_keys(world["line"]),
     }
-    assert keys_of(world["bare"]) == {f"kb{world['bare'].pk % 1024}0", "knomap0", *checked_keys(world["bare"])}
+    assert keys_of(world["bare"]) == {
+        f"kb{world['bare'].pk % 1024}0",
+        "knomap0",
+        "knopub0",
+        *checked_keys(world["bare"]),
+    }
     assert keys_of(world["faxed"]) == {
         f"kb{world['faxed'].pk % 1024}0",
         "kpub0",
@@ -365,6 +373,7 @@ def _ids(queryset):
 def test_the_keys_mean_what_the_querysets_mean(world):
     services = Service.objects.all()
     assert _with("kpub0") == _ids(services.listed())
+    assert _with("knopub0") == _ids(services.exclude(pk__in=services.listed()))
     assert _with("kfree0") == _ids(services.free())
     assert _with("khot0") == _ids(services.hotlines())
     for method, key in (
@@ -428,6 +437,7 @@ def test_changes_to_the_service_itself(world):
     # Raw SQL, past the ORM.
     _raw("UPDATE resources_service SET review_state = 'pending', is_free = %s WHERE id = %s", True, rich.pk)
     assert "kpub0" not in keys_of(rich)
+    assert "knopub0" in keys_of(rich)
     assert "kfree0" in keys_of(rich)
     _raw("UPDATE resources_service SET assured_date = %s WHERE id = %s", datetime.date(2026, 2, 1), rich.pk)
     assert "kc2026020" in keys_of(rich)

@@ -3,7 +3,9 @@
 Each key is lowercase ASCII letters and digits ending in "0" (so no stemmer touches it), at most once per
 service, separated by single spaces, in any order:
 
-    kpub0             published and not defunct (what Service.objects.listed() keeps)
+    kpub0             published and not defunct (what Service.objects.listed() keeps); knopub0 any other (so
+                      a search with something else to match leaves out the few hidden services, instead of
+                      reading the list of nearly every one)
     kfree0            free of charge
     khot0             has hotline facts (a Hotline row)
     kb{n}0            always: n = id % 1024, a sample bucket
@@ -163,6 +165,7 @@ def _keys(sid):
     parts = [
         f"SELECT 'kb' || CAST(ks.id % 1024 AS TEXT) || '0' AS token {service}",
         f"SELECT 'kpub0' {service} AND ks.review_state = 'published' AND ks.status <> 'defunct'",
+        f"SELECT 'knopub0' {service} AND NOT (ks.review_state = 'published' AND ks.status <> 'defunct')",
         f"SELECT 'kfree0' {service} AND ks.is_free",
         f"SELECT 'kdonline0' {service} AND ks.available_online",
         f"SELECT 'kc' || strftime('%Y%m', {_SQLITE_CHECKED}) || '0' {service}",
@@ -423,7 +426,7 @@ def _pg_code(column):
 
 _PG_SERVICE_TOKENS = _pg_tokens(
     "'kb' || (ks.id % 1024) || '0'",
-    "CASE WHEN ks.review_state = 'published' AND ks.status <> 'defunct' THEN 'kpub0' END",
+    "CASE WHEN ks.review_state = 'published' AND ks.status <> 'defunct' THEN 'kpub0' ELSE 'knopub0' END",
     "CASE WHEN ks.is_free THEN 'kfree0' END",
     "CASE WHEN ks.available_online THEN 'kdonline0' END",
     f"'kc' || to_char({_PG_CHECKED}, 'YYYYMM') || '0'",
