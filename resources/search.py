@@ -30,7 +30,7 @@ import unicodedata
 import zoneinfo
 
 from django.db import connections, transaction
-from django.db.models import BooleanField, Case, Expression, F, FloatField, IntegerField, Value, When
+from django.db.models import BooleanField, Expression, F, FloatField, IntegerField, Value
 from django.utils import timezone
 
 MAX_QUERY_LENGTH = 200
@@ -1189,14 +1189,24 @@ class NearQuery:
         """What nearest_first() gives each service of a page: `distance` (None when none is within reach) and
         `nearest_place`."""
         close = [pk for pk in ids if pk in self.reach]
-        if not close:
-            return {"distance": Value(None, output_field=FloatField()), "nearest_place": Value(None, IntegerField())}
         return {
-            "distance": Case(*(When(pk=pk, then=Value(self.reach[pk][0])) for pk in close), output_field=FloatField()),
-            "nearest_place": Case(
-                *(When(pk=pk, then=Value(self.reach[pk][1])) for pk in close), output_field=IntegerField()
-            ),
+            "distance": by_id({pk: self.reach[pk][0] for pk in close}, FloatField()),
+            "nearest_place": by_id({pk: self.reach[pk][1] for pk in close}, IntegerField()),
         }
+
+
+def by_id(values, output_field):
+    """An expression of a service's value in `values` ({service id: number}), NULL for any other service: one
+    CASE on the id, with the numbers as parameters. Django's Case(When(pk=...)) builds and compiles a lookup
+    for each id, 3-5 ms for a page of 20 results."""
+    if not values:
+        return Value(None, output_field=output_field)
+    numbers = [float(number) if isinstance(output_field, FloatField) else int(number) for number in values.values()]
+    return _ServiceSql(
+        "CASE {key} " + " ".join(["WHEN %s THEN %s"] * len(values)) + " END",
+        [item for pair in zip(map(int, values), numbers, strict=True) for item in pair],
+        output_field,
+    )
 
 
 class SearchResults:
@@ -1228,10 +1238,7 @@ class SearchResults:
         ids = self.query.page(start, max(0, stop - start), self.count())
         services = Service.objects.using(self.query.using).filter(pk__in=ids)
         if ids:
-            order = Case(
-                *(When(pk=pk, then=Value(position)) for position, pk in enumerate(ids)), output_field=IntegerField()
-            )
-            services = services.order_by(order)
+            services = services.order_by(by_id({pk: position for position, pk in enumerate(ids)}, IntegerField()))
         if hasattr(self.query, "annotations"):
             services = services.annotate(**self.query.annotations(ids))
         return self.prepare(services)
