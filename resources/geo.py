@@ -224,11 +224,18 @@ def within_reach(origin, miles, using="default"):
     box = _reach_box(origin, miles)
     bounds = {"latitude__gte": ">=", "latitude__lte": "<=", "longitude__gte": ">=", "longitude__lte": "<="}
     conditions = [f"loc.{key.split('__')[0]} {bounds[key]} %s" for key in box]
+    # Each place once, with the ids of its services in one value (an array on PostgreSQL, a comma-separated
+    # list on SQLite): a row per link made 3-4 times as many rows, whose tuples took longer to make than
+    # the statement took to run (14 ms instead of 11 for the 14,205 links of 3,919 places around 77002).
+    linked = "SELECT {} FROM resources_serviceatlocation sal WHERE sal.location_id = loc.id"
+    if connections[using].vendor == "postgresql":
+        services = f"ARRAY({linked.format('sal.service_id')})"
+    else:
+        services = f"({linked.format('group_concat(sal.service_id)')})"
     # A raw statement: plain floats, not Django's Decimal conversion of every coordinate (most of the time).
     sql = (
-        "SELECT sal.service_id, loc.id, CAST(loc.latitude AS DOUBLE PRECISION), "
-        "CAST(loc.longitude AS DOUBLE PRECISION), loc.is_confidential "
-        "FROM resources_serviceatlocation sal JOIN resources_location loc ON loc.id = sal.location_id "
+        "SELECT loc.id, CAST(loc.latitude AS DOUBLE PRECISION), CAST(loc.longitude AS DOUBLE PRECISION), "
+        f"loc.is_confidential, {services} FROM resources_location loc "
         f"WHERE loc.location_type = %s AND {' AND '.join(conditions)}"
     )
     with connections[using].cursor() as cursor:
@@ -237,24 +244,25 @@ def within_reach(origin, miles, using="default"):
     here_lat, here_lng = math.radians(origin.latitude), math.radians(origin.longitude)
     sin_here, cos_here = math.sin(here_lat), math.cos(here_lat)
     # A place farther than `miles` has a cosine below this one (a little margin for rounding): no arc cosine
-    # is worked out for it. Each place is measured once, however many services are there.
+    # is worked out for it.
     least_cosine = math.cos(min(math.pi, miles / EARTH_RADIUS_MILES)) - 1e-9
-    measured, found = {}, {}
-    for service_id, location_id, latitude, longitude, confidential in rows:
-        if location_id in measured:
-            distance = measured[location_id]
-        else:
-            if confidential:
-                latitude, longitude = (_snapped(value) for value in (latitude, longitude))
-            lat, lng = math.radians(latitude), math.radians(longitude)
-            cosine = sin_here * math.sin(lat) + cos_here * math.cos(lat) * math.cos(lng - here_lng)
-            distance = None
-            if cosine >= least_cosine:
-                distance = EARTH_RADIUS_MILES * math.acos(min(1.0, max(-1.0, cosine)))
-                distance = distance if distance <= miles else None
-            measured[location_id] = distance
-        if distance is not None and (service_id not in found or (distance, location_id) < found[service_id]):
-            found[service_id] = (distance, location_id)
+    found = {}
+    for location_id, latitude, longitude, confidential, services in rows:
+        if not services:
+            continue
+        if confidential:
+            latitude, longitude = (_snapped(value) for value in (latitude, longitude))
+        lat, lng = math.radians(latitude), math.radians(longitude)
+        cosine = sin_here * math.sin(lat) + cos_here * math.cos(lat) * math.cos(lng - here_lng)
+        if cosine < least_cosine:
+            continue
+        distance = EARTH_RADIUS_MILES * math.acos(min(1.0, max(-1.0, cosine)))
+        if distance > miles:
+            continue
+        for service_id in services.split(",") if isinstance(services, str) else services:
+            service_id = int(service_id)
+            if service_id not in found or (distance, location_id) < found[service_id]:
+                found[service_id] = (distance, location_id)
     return found
 
 
