@@ -917,15 +917,22 @@ class _SqliteIndex:
         (heavy_total,) = self.query._run(
             f"SELECT count(*) FROM (SELECT 1 {self._FROM} LIMIT %s)", self._params(heavy, enough)
         )[0]
-        lister = (among or self.query).engine
+
+        def listed(lister, match, size, offset, limit):
+            order = lister.ranked if size <= EXACT_LIMIT else lister.newest
+            return [row[0] for row in self.query._run(*order(offset, limit, match))]
+
+        if among is not None:
+            # Those of the first tier, then the others: all matches, none of the first tier, so matching the
+            # whole query ranks them as matching the second tier would (the same phrases hit), without reading
+            # the first tier's matches again to leave them out (14 to 6 ms for "legal" near 10001).
+            first = listed(among.engine, heavy, heavy_total, 0, len(among.ids))
+            others = among.restricted(ids=set(among.ids).difference(first))
+            second = listed(others.engine, self.match, total - heavy_total, 0, len(others.ids)) if others.ids else []
+            return (first + second)[offset : offset + limit]
 
         def rows(match, size):
-            def fetch(offset, limit):
-                order = lister.ranked if size <= EXACT_LIMIT else lister.newest
-                sql = order(offset, limit, match)
-                return [row[0] for row in self.query._run(*sql)]
-
-            return fetch
+            return functools.partial(listed, self, match, size)
 
         tiers = [(heavy_total, rows(heavy, heavy_total)), (total - heavy_total, rows(rest, total - heavy_total))]
         return _by_tier(tiers, offset, limit)

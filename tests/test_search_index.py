@@ -314,16 +314,28 @@ def test_a_large_first_tier_pages_the_same_however_far_it_is_counted(needs, monk
     assert paged == expected
 
 
-def test_some_matches_are_put_in_the_order_of_the_whole_result(needs, monkeypatch):
+@pytest.mark.parametrize(("named", "mentioning"), [(6, 2), (2, 3)])
+def test_some_matches_are_put_in_the_order_of_the_whole_result(needs, monkeypatch, named, mentioning):
     """IndexQuery.in_order (a distance page's services as near as each other): the same order as page() gives
-    them among all the matches, whichever tier they are in and however large the other tier."""
+    them among all the matches, whichever tier they are in and however large the other tier (6 named: the
+    first tier newest first; 2, and 3 that mention it: both tiers ranked, each mention a rank of its own)."""
     monkeypatch.setattr(search, "EXACT_LIMIT", 3)
-    about = [make_service(name=f"Lighthouse {number}") for number in range(6)]
-    mentions = [make_service(name=f"Place {number}", description="Near the old lighthouse.") for number in range(2)]
+    about = [make_service(name=f"Lighthouse {number}", description="Lighthouse " * number) for number in range(named)]
+    mentions = [
+        make_service(name=f"Place {number}", description="Near the old lighthouse. " * (number + 1) + "Far " * number)
+        for number in range(mentioning)
+    ]
+    total = named + mentioning
     query = filterset({"q": "lighthouse"}).index_query()
-    whole = query.page(0, 8, 8)
-    for some in ([s.pk for s in mentions], [about[1].pk, about[4].pk], [about[0].pk, mentions[1].pk]):
-        assert query.in_order(some, 8) == [pk for pk in whole if pk in some]
+    whole = query.page(0, total, total)
+    assert sorted(whole) == sorted(s.pk for s in [*about, *mentions])
+    for some in (
+        [s.pk for s in mentions],
+        [about[1].pk, about[-1].pk],
+        [about[0].pk, mentions[1].pk],
+        [s.pk for s in [*mentions, *about]],
+    ):
+        assert query.in_order(some, total) == [pk for pk in whole if pk in some]
 
 
 def test_browsing_many_results_lists_the_newest_first(many, monkeypatch):
