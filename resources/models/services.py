@@ -56,8 +56,10 @@ class ServiceQuerySet(models.QuerySet):
         return self.listed().not_checked_since(timezone.localdate() - days_setting("FRESHNESS_HIDE_AFTER_DAYS"))
 
     def hotlines(self):
-        """Hotlines in the order curators chose (the trafficking hotlines first), then by name."""
-        return self.filter(hotline__isnull=False).order_by("hotline__position", "name", "pk")
+        """Hotlines in the order curators chose (the trafficking hotlines first), then by name. The few services
+        with hotline facts are found through their ids: a join let SQLite, which keeps no statistics, read every
+        published service and look each up among the hotlines (70 ms at 100,000 services, instead of 3)."""
+        return self.filter(pk__in=Hotline.objects.values("service_id")).order_by("hotline__position", "name", "pk")
 
     def for_listing(self):
         """Everything a detail page shows, in a constant number of queries."""
