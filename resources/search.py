@@ -533,6 +533,10 @@ SAMPLE_TARGET = 1000
 TEXT_COLUMNS = ("name", "alternate_name", "organization", "terms", "description")
 # The columns of the first tier of a large result: the words in what a listing is, not only in its description.
 HEAVY_COLUMNS = ("name", "alternate_name", "organization", "terms")
+# SQLite's index table: the text columns, then the keys and the open hours (migration 0007); the column of
+# its content table that holds the keys.
+SQLITE_COLUMNS = (*TEXT_COLUMNS, "keys", "hours")
+_SQLITE_KEYS = f"c{SQLITE_COLUMNS.index('keys')}"
 _KEY_CHARACTERS = re.compile(r"[^a-z0-9]+")
 # Up to this many ids (IndexQuery's `ids`) are looked up in SQLite's index one by one.
 FEW_IDS = 100
@@ -874,7 +878,14 @@ class _SqliteIndex:
         return self.query._run(*self.count())[0][0]
 
     def keys(self):
-        return f"SELECT rowid, keys {self._FROM}", self._params(self.match)
+        # The keys from the index's content table (FTS5 keeps the text of column n of a row in c{n} of its
+        # shadow table "_content"): the full-text table hands its columns out one row at a time, a third
+        # slower (9.4 instead of 6.4 ms for 1,936 rows at 100,000 services).
+        return (
+            f"SELECT c.id, c.{_SQLITE_KEYS} FROM resources_searchdocument JOIN resources_searchdocument_content c "
+            f"ON c.id = +resources_searchdocument.rowid {self._WHERE}",
+            self._params(self.match),
+        )
 
     def estimate(self):
         """FTS5 has no planner's guess, so the matches of the first PROBE_BUCKETS sample buckets (1 in 64) are
@@ -1081,12 +1092,11 @@ def keys_of(ids, using="default"):
     vendor = connections[using].vendor
     with connections[using].cursor() as cursor:
         if vendor == "sqlite":
-            # The ids drive (CROSS JOIN keeps them outside): one rowid lookup in the index each.
-            values = ", ".join(["(%s)"] * len(ids))
+            # Straight from the index's content table, by id (as _SqliteIndex.keys).
             cursor.execute(
-                f"WITH ids(id) AS (VALUES {values}) SELECT d.rowid, d.keys FROM ids "
-                "CROSS JOIN resources_searchdocument d WHERE d.rowid = ids.id",
-                list(ids),
+                f"SELECT id, {_SQLITE_KEYS} FROM resources_searchdocument_content "
+                "WHERE id IN (SELECT value FROM json_each(%s))",
+                [json.dumps(list(ids))],
             )
             return [(sid, keys.split()) for sid, keys in cursor.fetchall()]
         cursor.execute(

@@ -402,3 +402,18 @@ def test_listings_unchecked_for_too_long_are_left_out_as_published_leaves_them_o
     public = {made["edge"].pk, made["fresh"].pk}
     for data in ({"q": "beacon"}, {}):
         assert set(by_index(data)) == set(by_queryset(data)) == public
+
+
+def test_the_keys_are_read_as_the_index_holds_them(world):
+    """SQLite reads the keys from the index's content table (search._SQLITE_KEYS): the same as its keys column,
+    for a query's matches and by id."""
+    query = filterset({}).index_query()
+    found = dict(query.keys())
+    assert len(found) >= 4
+    assert dict(search.keys_of(list(found))) == found
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rowid, keys FROM resources_searchdocument")
+            stored = {sid: keys.split() for sid, keys in cursor.fetchall()}
+        assert found == {sid: keys for sid, keys in stored.items() if sid in found}
+        assert all("kpub0" in keys for keys in found.values())
