@@ -969,9 +969,16 @@ class _PostgresqlIndex:
         clauses = query.clauses or [[PUBLIC]]
         if query.buckets and query.buckets <= FEW_BUCKETS:
             clauses = [*clauses, bucket_keys(query.buckets)]
-        keys = " & ".join("(" + " | ".join(clause) + ")" for clause in clauses)
+        others = [clause for clause in clauses if clause != [PUBLIC]]
+        # As on SQLite: with other keys to match, leaving out the few hidden services is cheaper than matching
+        # the public ones (1-2 ms a statement here). Alone, "not hidden" would read every row's keys.
+        hidden = others != clauses and (others or query.condition is not None)
+        keys = [f"({' | '.join(clause)})" for clause in (others if hidden else clauses)]
         if query.condition is not None:
-            keys = f"{keys} & {_render(query.condition, 'tsquery')}"
+            keys.append(_render(query.condition, "tsquery"))
+        if hidden:
+            keys.append(f"!{HIDDEN}")
+        keys = " & ".join(keys)
         self.conditions.append("d.keys @@ to_tsquery('simple', %s)")
         self.params.append(keys)
         if query.hours is not None:
