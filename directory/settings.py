@@ -103,9 +103,12 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Connections are kept (CONN_MAX_AGE, as on PostgreSQL): a new SQLite connection parses the whole schema
     # (tables, triggers, the full-text index) and starts with an empty page cache, which cost a search page
-    # more than its own queries. mmap lets reads share the operating system's cache instead of copying pages.
+    # more than its own queries. mmap lets reads share the operating system's cache instead of copying pages:
+    # up to 2 GiB of the file (SQLite's own ceiling; it is address space, not memory). 256 MiB left most of the
+    # search index of 100,000 services outside, read a page at a time: 26 ms instead of 16 to read the keys
+    # of 2,000 results.
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = (
-        "PRAGMA foreign_keys=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;"
+        "PRAGMA foreign_keys=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=2147418112;"
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiles a query whose estimated cost is high, which our distance and facet queries
