@@ -1188,7 +1188,18 @@ class NearQuery:
         return len(self._close_ids())
 
     def sample(self, total=None):
-        """As IndexQuery.sample, over both parts (`total` is known from the lists)."""
+        """As IndexQuery.sample, over both parts (`total` is known from the lists). A facet's set (no `total`,
+        nothing listed yet) is sized by the index's guesses of the matches in the cells and of those from
+        elsewhere, as IndexQuery.sample sizes one: a larger one is then sampled by the index, not listed whole
+        (the cells hold more than the circle, so the guess is high and the sample smaller, never wrong)."""
+        if total is None and self.around is not None and not hasattr(self, "_close"):
+            every_far = self.far.restricted(excluded=())
+            guess = self.around.estimate() + every_far.estimate()
+            if guess > EXACT_LIMIT:
+                buckets = _buckets(guess)
+                close = [sid for sid in self.around.sampled(buckets).ids_of_matches() if sid in self.reach]
+                far = [sid for sid in every_far.sampled(buckets).ids_of_matches() if sid not in self.reach]
+                return keys_of(close + far, self.using), SAMPLE_BUCKETS / buckets
         ids = self._close_ids() + self._far_ids()
         if len(ids) <= EXACT_LIMIT:
             return keys_of(ids, self.using), 1.0

@@ -283,6 +283,35 @@ def test_near_a_point_the_count_and_facet_sample_come_from_the_ids_listed_once(a
     assert sorted((sid, sorted(keys)) for sid, keys in rows) == sorted((sid, sorted(keys)) for sid, keys in expected)
 
 
+@pytest.mark.parametrize("limit", [2, 2000])
+def test_a_facet_s_set_near_a_point_is_sized_by_guesses_and_sampled_by_the_index(around, monkeypatch, limit):
+    """A facet's set near a point (sample() with no total, nothing listed): guessed from the index, a large one
+    sampled there (the same rows as the sampled parts, with the sampled ids of the cells kept to those within
+    reach), a small one read whole."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", limit)
+    # In the box of map cells around the point, beyond its 25 miles (30 miles north-east).
+    corner = located("Corner Clinic", point_at(DOWNTOWN, 30, 45))
+    data = {"near": "77002", "within": "25"}
+    everything = filterset(data).index_query()
+    assert corner.pk in everything.around.ids_of_matches()
+    assert corner.pk not in everything.close.ids_of_matches()
+    # The buckets up to the corner's (ids are small here, each its own bucket), so that its cell's sample holds it.
+    half = corner.pk % search.SAMPLE_BUCKETS + 1
+    monkeypatch.setattr(search, "_buckets", lambda total: half)
+    near = filterset(data).index_query()
+    rows, scale = near.sample()
+    if limit == 2:
+        assert near.around.estimate() + near.far.estimate() > limit
+        assert scale == search.SAMPLE_BUCKETS / half
+        expected = near.close.sampled(half).keys() + near.far.sampled(half).keys()
+        assert rows
+        assert corner.pk not in {sid for sid, _keys in rows}
+    else:
+        assert scale == 1
+        expected = near.close.keys() + near.far.keys()
+    assert sorted((sid, sorted(keys)) for sid, keys in rows) == sorted((sid, sorted(keys)) for sid, keys in expected)
+
+
 @pytest.mark.parametrize("limit", [3, 5, 40])
 def test_a_distance_page_orders_those_as_near_as_the_whole_result_would(around, monkeypatch, limit):
     """Each page puts only the services as near as its own in the query's order; the pages still make the
