@@ -260,16 +260,24 @@ def test_postgresql_counts_a_small_share_of_a_large_table_through_its_indexes(ma
     def count(share):
         monkeypatch.setattr(search, "INDEX_SCAN_SHARE", share)
         query = filterset({"q": "harbor", "need": "legal-aid"}).index_query()
-        with CaptureQueriesContext(connection) as queries:
-            found = query.count()
-        steered = any("enable_seqscan" in query["sql"] for query in queries.captured_queries)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('enable_seqscan')")
-            assert cursor.fetchone()[0] == "on"
-        return found, steered
+        found = []
+        for read in (query.count, lambda: query.page(0, 40, 32)):  # a count, a ranked page
+            with CaptureQueriesContext(connection) as queries:
+                found.append(read())
+            steered = any("enable_seqscan" in run["sql"] for run in queries.captured_queries)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('enable_seqscan')")
+                assert cursor.fetchone()[0] == "on"
+            found.append(steered)
+        return found
 
-    assert count(share=2.0) == (32, True)  # any guess is a small share
-    assert count(share=0.0) == (32, False)  # none is
+    steered, unsteered = count(share=2.0), count(share=0.0)  # any guess is a small share; none is
+    assert steered[:2] == [32, True]
+    assert unsteered[:2] == [32, False]
+    assert steered[3] is True
+    assert unsteered[3] is False
+    assert len(steered[2]) == 32
+    assert steered[2] == unsteered[2]
 
 
 def test_a_sample_of_the_queryset_path_is_counted_the_same_way(many, monkeypatch, a_monday_noon_utc):
