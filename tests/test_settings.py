@@ -64,3 +64,27 @@ def test_request_lines_are_never_logged():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "directory.settings", "SECRET_KEY": "k"}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert "secret" not in result.stderr + result.stdout
+
+
+def test_the_server_sets_aside_what_it_holds_after_its_first_requests():
+    """directory.collector, as the WSGI entry point sets it up: after responses 1, 10, 100 and 1000 what the
+    process holds is frozen out of the cycle collector's walks; in between, nothing more is."""
+    code = (
+        "import gc, directory.wsgi\n"
+        "from django.core.signals import request_finished\n"
+        "counts = [gc.get_freeze_count()]\n"
+        "kept = []\n"
+        "for served in range(1, 12):\n"
+        "    kept.append([[] for _ in range(100)])\n"
+        "    request_finished.send(sender=None)\n"
+        "    counts.append(gc.get_freeze_count())\n"
+        "print(counts)\n"
+    )
+    result = _run(["-c", code], SECRET_KEY="k")
+    assert result.returncode == 0, result.stderr[-500:]
+    counts = [int(count) for count in result.stdout.strip().strip("[]").split(",")]
+    assert counts[0] == 0
+    assert counts[1] > 0  # after the first response
+    assert counts[2:10] == [counts[1]] * 8  # not again until the tenth
+    assert counts[10] > counts[9]  # the tenth
+    assert counts[11] == counts[10]

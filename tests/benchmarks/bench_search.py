@@ -17,11 +17,11 @@ after import and migration, as autovacuum would do soon after; SQLite ones are l
 the application leaves them (see analyze()).
 
 Then, for each engine and size, a separate Python process (its own DATABASE_URL, DEBUG off) serves requests
-in-process through Django's WSGI handler, with the whole middleware stack, and times a fixed mix of searches
-(QUERIES below: one common word, rare words, several words, misspellings, words with facets, facets only,
-region only, distance, plain browsing). After a warm-up pass (which also counts the SQL queries of each request,
-and again with one row per page for the first search of each kind), every search is timed --repeat times on each
-of these, in turn:
+in-process through the project's WSGI application (directory.wsgi, with the whole middleware stack), and times a
+fixed mix of searches (QUERIES below: one common word, rare words, several words, misspellings, words with
+facets, facets only, region only, distance, plain browsing). After a warm-up pass (which also counts the SQL
+queries of each request, and again with one row per page for the first search of each kind), every search is
+timed --repeat times on each of these, in turn:
 
   page    our search page, GET /search/?...
   api     our HSDS API, GET /api/services?... (its keyword parameter is `search`)
@@ -338,12 +338,13 @@ def bench_urlconf():
 
 
 class Client:
-    """GET requests through Django's WSGI handler (every middleware, and connections handled as in production)."""
+    """GET requests through the project's WSGI application, as gunicorn serves it (directory.wsgi: every
+    middleware, connections handled as in production, the cycle collector set up as there)."""
 
     def __init__(self):
-        from django.core.handlers.wsgi import WSGIHandler
+        from directory.wsgi import application
 
-        self.handler = WSGIHandler()
+        self.handler = application
 
     def get(self, path, query=""):
         """(status, body bytes, seconds until the whole body was produced)."""
