@@ -420,7 +420,9 @@ def our_statements(query, per_page):
     # The COUNT itself: on PostgreSQL a small share of the table is counted between statements that steer the
     # planner (search._PostgresqlIndex.counted), timed here as the planner runs it unsteered.
     count = [(sql, params) for sql, params in counted if sql.lstrip().upper().startswith("SELECT COUNT(")]
-    return count[-1:], fetched if filterset.on_index() else fetched[:1], total
+    # Likewise a ranked page's rows, without the statements that steer the planner around it.
+    rows = [(sql, params or ()) for sql, params in fetched if "set_config(" not in sql]
+    return count[-1:], rows if filterset.on_index() else rows[:1], total
 
 
 def time_statement(statements):
