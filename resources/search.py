@@ -618,7 +618,8 @@ class IndexQuery:
     keys of which a service must hold at least one, and if given a `condition` on keys (any_of, but_not),
     `hours`, open-hour keys of which a service must hold one (open_now_keys), the `ids` a service must be one
     of and the `excluded` ids it must not be. Each method runs one statement on the index, or a few: SQLite's
-    estimate counts a few buckets, a PostgreSQL count may ask the planner for its guess and steer it."""
+    estimate counts a few buckets, a PostgreSQL count or ranked page may ask the planner for its guess and
+    steer it."""
 
     def __init__(
         self,
@@ -806,26 +807,23 @@ class _SqliteIndex:
         return [term for (term,) in rows]
 
     def _match(self, columns):
-        parts = []
+        words = []
         if self.query.concepts:
-            words = " AND ".join(_fts_concept(concept) for concept in self.query.concepts)
-            parts.append("{" + " ".join(columns) + "} : (" + words + ")")
+            words.append("{" + " ".join(columns) + "} : (" + " AND ".join(map(_fts_concept, self.query.concepts)) + ")")
+        hours = [] if self.query.hours is None else ["hours : (" + " OR ".join(self.query.hours) + ")"]
         few_buckets = self.query.buckets and self.query.buckets <= FEW_BUCKETS
-        clauses = self.query.clauses + ([bucket_keys(self.query.buckets)] if few_buckets else [])
+        # Public services only, unless the clauses say otherwise (as on PostgreSQL).
+        clauses = (self.query.clauses or [[PUBLIC]]) + ([bucket_keys(self.query.buckets)] if few_buckets else [])
         excluded = list(self.excluded)
         others = [clause for clause in clauses if clause != [PUBLIC]]
-        if others != clauses and (parts or others or self.query.condition is not None or self.query.hours):
+        if others != clauses and (words or hours or others or self.query.condition is not None):
             # kpub0 holds nearly every service: matching it reads a list of them all, 4-6 ms a statement at
             # 100,000 services. With something else to match, leaving out the few hidden ones says the same.
             clauses, excluded = others, [HIDDEN, *excluded]
         keys = [f"({' OR '.join(clause)})" for clause in clauses]
         if self.query.condition is not None:
             keys.append(_render(self.query.condition, "fts5"))
-        if keys or not parts:
-            parts.append("keys : (" + (" AND ".join(keys) or PUBLIC) + ")")
-        if self.query.hours is not None:
-            parts.append("hours : (" + " OR ".join(self.query.hours) + ")")
-        match = " AND ".join(parts)
+        match = " AND ".join([*words, *(["keys : (" + " AND ".join(keys) + ")"] if keys else []), *hours])
         if excluded:
             match = f"({match}) NOT (keys : ({' OR '.join(excluded)}))"
         return match
@@ -939,7 +937,7 @@ class _SqliteIndex:
         if among is not None:
             # Those of the first tier, then the others: all matches, none of the first tier, so matching the
             # whole query ranks them as matching the second tier would (the same phrases hit), without reading
-            # the first tier's matches again to leave them out (14 to 6 ms for "legal" near 10001).
+            # the first tier's matches again to leave them out (14 to 9 ms for "legal" near 10001).
             first = listed(among.engine, heavy, heavy_total, 0, len(among.ids))
             others = among.restricted(ids=set(among.ids).difference(first))
             second = listed(others.engine, self.match, total - heavy_total, 0, len(others.ids)) if others.ids else []
@@ -1021,13 +1019,14 @@ class _PostgresqlIndex:
         services) where the indexes take 30-65. A count guessed to match less than INDEX_SCAN_SHARE of a large
         table (INDEX_SCAN_ROWS) is therefore read through the indexes: sequential scans are off for that
         statement alone. A larger share is read faster as it is (all 100,000: 45 ms instead of 90). A ranked
-        page is steered likewise (83 to 50 ms for counselling open now)."""
+        page is steered likewise (83 to 56 ms for counselling open now)."""
         return self.run(*self.count())[0][0]
 
     def run(self, sql, params):
-        """The rows of a statement on the matches (a count, a ranked page), steered as counted() says."""
+        """The rows of a statement on the matches (a count, a ranked page), steered as counted() says. Not some
+        matches given by id (IndexQuery.in_order): the planner reads those by their key already."""
         rows = self._table_rows()
-        if rows < INDEX_SCAN_ROWS or self._estimated() >= INDEX_SCAN_SHARE * rows:
+        if self.query.ids is not None or rows < INDEX_SCAN_ROWS or self._estimated() >= INDEX_SCAN_SHARE * rows:
             return self.query._run(sql, params)
         with transaction.atomic(using=self.query.using), connections[self.query.using].cursor() as cursor:
             # Local to the transaction, and put back at once for the rest of one that was already open.
@@ -1133,9 +1132,10 @@ class NearQuery:
 
     Each part lists the ids of its matches once (one statement each), and everything else starts from those
     lists: the count; the page, ordered by distance here, with the index asked only for the order of those
-    as near as the page's own (within_reach); and the facet counts' sample, taken by id here, with the keys
+    as near as the page's own (within_reach); and the results' facet sample, taken by id here, with the keys
     of the sampled services read by id (650 in 5 ms on SQLite, 14 ms on PostgreSQL at 100,000 services, where
-    statements that count and sample among thousands of ids within reach take 10-50 ms each)."""
+    statements that count and sample among thousands of ids within reach take 10-50 ms each). A facet's set,
+    which lists nothing else, is sampled by the index when it is guessed large (sample())."""
 
     def __init__(self, query, reach, elsewhere, cells=None):
         self.query = query
@@ -1203,8 +1203,10 @@ class NearQuery:
     def sample(self, total=None):
         """As IndexQuery.sample, over both parts (`total` is known from the lists). A facet's set (no `total`,
         nothing listed yet) is sized by the index's guesses of the matches in the cells and of those from
-        elsewhere, as IndexQuery.sample sizes one: a larger one is then sampled by the index, not listed whole
-        (the cells hold more than the circle, so the guess is high and the sample smaller, never wrong)."""
+        elsewhere, as IndexQuery.sample sizes one: a larger one is then sampled by the index, not listed whole.
+        The guess is high (the cells hold more than the circle, and the second guess counts those within reach
+        again), so a set that could have been counted exactly may be sampled: its counts then say "about", and
+        a choice the sample misses is still offered, as for any sample."""
         if total is None and self.around is not None and not hasattr(self, "_close"):
             every_far = self.far.restricted(excluded=())
             guess = self.around.estimate() + every_far.estimate()

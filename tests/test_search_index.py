@@ -425,3 +425,20 @@ def test_the_keys_are_read_as_the_index_holds_them(world):
             stored = {sid: keys.split() for sid, keys in cursor.fetchall()}
         assert found == {sid: keys for sid, keys in stored.items() if sid in found}
         assert all("kpub0" in keys for keys in found.values())
+
+
+@pytest.mark.parametrize("hours", [False, True])
+def test_a_query_of_the_index_with_no_clause_keeps_to_public_services(world, hours):
+    """IndexQuery with words (or open hours) and no clause at all: public services only, on both engines, as a
+    query with the public key as its clause."""
+    from .world import HIDDEN
+
+    concepts = search.understand("shelter")[1]
+    open_keys = (search.open_now_keys(search.timezone.now()) or ["koalways0"]) if hours else None
+    bare = search.IndexQuery("default", concepts, [], hours=open_keys)
+    public = search.IndexQuery("default", concepts, [[search.PUBLIC]], hours=open_keys)
+    hidden = {world[name].pk for name in HIDDEN}
+    assert sorted(bare.ids_of_matches()) == sorted(public.ids_of_matches())
+    assert not hidden & set(bare.ids_of_matches())
+    if not hours:
+        assert bare.ids_of_matches()
