@@ -5,10 +5,10 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from resources.cards import service_card
 from resources.demo import load_demo_data
 from resources.models import Address, Service, ServiceTranslation, load_cards
 
@@ -37,7 +37,7 @@ def directory(db):
 
 
 def _cards(services):
-    return [render_to_string("resources/_service_card.html", {"service": service}) for service in services]
+    return [service_card(service) for service in services]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

@@ -182,7 +182,7 @@ class ServiceQuerySet(models.QuerySet):
 
 
 def load_cards(services):
-    """`services` (a list, from for_cards()) with what a result card shows (resources/_service_card.html):
+    """`services` (a list, from for_cards()) with what a result card shows (resources/cards.py):
     phones, hours, areas, terms, the translation into the page's language, and the places with their
     addresses and hours, in 9 queries however many services there are. The same relations as for_listing()
     leaves prefetched, each in its model's own order, but each read once for the whole list and handed to

@@ -6,9 +6,15 @@ from django.urls import reverse, translate_url
 from django.utils.formats import number_format
 from django.utils.translation import get_language, gettext, override
 
-from .. import geo, phones
+from .. import cards, geo, phones
 
 register = template.Library()
+
+# The result card and the parts the listing pages share with it, built in Python (resources/cards.py says why).
+register.simple_tag(cards.service_card, name="service_card")
+register.simple_tag(cards.phone_list, name="phone_list")
+register.simple_tag(cards.open_state, name="open_state")
+register.simple_tag(cards.shortlist_toggle, name="shortlist_toggle")
 
 
 @register.simple_tag(takes_context=True)
