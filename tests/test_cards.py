@@ -10,9 +10,17 @@ from django.utils import translation
 
 from resources.cards import service_card
 from resources.demo import load_demo_data
-from resources.models import Address, Service, ServiceTranslation, load_cards
+from resources.models import Address, Phone, Service, ServiceArea, ServiceTranslation, load_cards
 
-from .conftest import make_location, make_phone, make_schedule, make_service, make_service_at_location
+from .conftest import (
+    make_area,
+    make_location,
+    make_organization,
+    make_phone,
+    make_schedule,
+    make_service,
+    make_service_at_location,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +79,31 @@ def test_cards_cost_the_same_queries_for_one_service_or_many(directory):
 
     assert queries(1) == queries(30) == 10  # the services, then 9
     assert load_cards([]) == []
+
+
+def test_every_text_on_a_card_is_escaped(db):
+    """The card is built in Python (resources/cards.py): what a template would have escaped is escaped there."""
+    hostile = '<b onmouseover="x">&\'</b>'
+    organization = make_organization(name=f"Org {hostile}")
+    service = make_service(
+        organization=organization,
+        name=f"Name {hostile}",
+        description=f"Described {hostile}",
+        alert=f"Alert {hostile}",
+        status=Service.Status.TEMPORARILY_CLOSED,
+    )
+    make_phone(service=service, number="+18883737888", type=Phone.Type.TEXT, text_keyword=f"KW{hostile}")
+    make_phone(service=service, number="+18883737889", extension="12", description=f"Line {hostile}")
+    make_area(service, ServiceArea.Kind.OTHER, name=f"Area {hostile}")
+    (loaded,) = load_cards(list(Service.objects.filter(pk=service.pk).for_cards()))
+    loaded.distance_text, loaded.nearest_city = f"2 miles {hostile}", f"City {hostile}"
+
+    card = service_card(loaded)
+
+    assert "<b " not in card
+    assert "onmouseover=\"" not in card
+    escaped = "&lt;b onmouseover=&quot;x&quot;&gt;&amp;&#x27;&lt;/b&gt;"
+    for text in ("Org ", "Name ", "Described ", "Alert ", "KW", "Line ", "Area ", "2 miles ", "City "):
+        assert text + escaped in card, text
+    assert "sms:+18883737888?&amp;body=KW%3Cb" in card  # the keyword in the link, quoted, then escaped
+    assert '<span class="muted">ext. 12</span>' in card
