@@ -101,7 +101,7 @@ def test_every_text_on_a_card_is_escaped(db):
     card = service_card(loaded)
 
     assert "<b " not in card
-    assert "onmouseover=\"" not in card
+    assert 'onmouseover="' not in card
     escaped = "&lt;b onmouseover=&quot;x&quot;&gt;&amp;&#x27;&lt;/b&gt;"
     for text in ("Org ", "Name ", "Described ", "Alert ", "KW", "Line ", "Area ", "2 miles ", "City "):
         assert text + escaped in card, text
