@@ -26,7 +26,7 @@ from . import regions as regions_module
 from .models import Service, TaxonomyTerm
 from .models.details import language_label
 from .models.taxonomy import tree_order
-from .search import key
+from .search import held_keys, key
 
 # How long the lists of regions and languages in use are kept before being read again.
 IN_USE_SECONDS = 300
@@ -170,6 +170,11 @@ def languages_in_use():
     """Codes of the languages public services offer."""
 
     def read():
+        from .filters import published_since
+
+        held = held_keys([key("l")[:-1]], published_since())
+        if held is not None:  # "klen0" is English (language codes are ISO 639 letters: nothing is lost)
+            return sorted(term[2:-1] for term in held)
         offers = Service.objects.language_offers().filter(offered_by__in=Service.objects.published().values("pk"))
         return sorted({code.lower() for code in offers.values_list("code", flat=True).distinct().order_by()})
 

@@ -539,6 +539,16 @@ def regions_in_use(selected=()):
 def _region_codes_in_use():
     from .models import Address, ServiceArea
 
+    # From the index's keys where it lists them: the countries ("kpcus0", "kacus0") and subdivisions
+    # ("kpsustx0", "kassustx0") of the public services' places and areas. A subdivision's code is its
+    # country's two letters, "-", then the rest: the key's letters give it back.
+    held = search.held_keys([search.key(kind)[:-1] for kind in ("pc", "ac", "ps", "as")], published_since())
+    if held is not None:
+        codes = set()
+        for term in held:
+            code = term[3:-1].upper()
+            codes.add(code if term[2] == "c" else f"{code[:2]}-{code[2:]}")
+        return sorted(codes)
     public = Service.objects.published()
     codes = set()
     for country, subdivision in (

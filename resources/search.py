@@ -1111,6 +1111,37 @@ _INDEX_ENGINES = {"sqlite": _SqliteIndex, "postgresql": _PostgresqlIndex}
 INDEX_VENDORS = frozenset(_INDEX_ENGINES)
 
 
+def held_keys(prefixes, checked_since, using="default"):
+    """The keys beginning with one of `prefixes` that a service the public may see holds (IndexQuery's public
+    services: published, not defunct, checked since `checked_since`): the keys of the index's vocabulary, each
+    then matched until its first such service. On SQLite only (None on PostgreSQL, whose index lists no keys).
+
+    The lists of what is in use (facets.languages_in_use, filters.regions_in_use) come from here: read from the
+    tables, they took a pass over every place, area and language of every public service (0.5-0.9 s at 100,000
+    services on SQLite, ten times as long at 1,000,000); here, a match of one key each, 3 statements in all."""
+    if connections[using].vendor != "sqlite":
+        return None
+    # One SELECT a range of terms: fts5vocab answers only the first range of an OR. A prefix's range ends
+    # before the prefix with its last letter raised ("kpc" up to "kpd").
+    vocabulary = "SELECT term FROM resources_searchvocabulary WHERE col = 'keys' AND term >= %s AND term < %s"
+    bounds = [value for prefix in prefixes for value in (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1))]
+    with connections[using].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join([vocabulary] * len(prefixes)), bounds)
+        terms = sorted({term for (term,) in cursor.fetchall()})
+        # Each key's own match, as an IndexQuery of it writes it, in one statement however many keys there are.
+        shared = {}
+        matches = [
+            IndexQuery(using, [], [[PUBLIC], [term]], checked_since=checked_since, shared=shared).engine.match
+            for term in terms
+        ]
+        cursor.execute(
+            "SELECT m.key FROM json_each(%s) m WHERE EXISTS (SELECT 1 FROM resources_searchdocument "
+            "WHERE resources_searchdocument MATCH m.value)",
+            [json.dumps(matches)],
+        )
+        return [terms[index] for (index,) in cursor.fetchall()]
+
+
 def keys_of(ids, using="default"):
     """[(service id, [keys])] of the services `ids` (a list), from the index."""
     if not ids:

@@ -9,7 +9,9 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
-from resources.filters import ServiceFilter
+from resources import search
+from resources.facets import languages_in_use
+from resources.filters import ServiceFilter, published_since, regions_in_use
 from resources.models import Phone, Service, ServiceArea, Taxonomy
 
 from .conftest import (
@@ -200,3 +202,30 @@ def test_search_page_queries_do_not_grow_with_results_or_facet_values(client, wo
     assert "Oregon (United States) (2)" in page  # so is its state (with the US-wide hotline)
     assert len(eleven) == len(one)
     assert len(eleven_filtered) == len(one_filtered)
+
+
+def test_the_lists_of_what_is_in_use_hold_what_public_services_offer_and_no_more(db):
+    """The region and language lists of the search form: on SQLite read from the index's keys (then checked
+    for a public service each), on PostgreSQL from the tables; the same lists either way."""
+    open_service = make_service(name="Open door")
+    make_service_at_location(open_service, make_location(country="US", state_province="TX"))
+    make_area(open_service, ServiceArea.Kind.COUNTRY, country="UG")
+    make_area(open_service, ServiceArea.Kind.SUBDIVISION, country="TH", subdivision="TH-10")
+    make_language("lg", phone=make_phone(service=open_service))
+    draft = make_service(name="Draft", review_state=Service.ReviewState.DRAFT)
+    make_area(draft, ServiceArea.Kind.COUNTRY, country="FR")
+    make_language("fr", service=draft)
+    closed = make_service(name="Closed for good", status=Service.Status.DEFUNCT)
+    make_service_at_location(closed, make_location(country="GB", state_province="London"))
+    make_language("de", service=closed)
+
+    def in_use():
+        cache.clear()
+        return {code for code, _label in regions_in_use()}, languages_in_use()
+
+    assert in_use() == ({"US", "US-TX", "UG", "TH", "TH-10"}, ["lg"])
+    draft.review_state = Service.ReviewState.PUBLISHED
+    draft.save()
+    assert in_use() == ({"US", "US-TX", "UG", "TH", "TH-10", "FR"}, ["fr", "lg"])
+    # SQLite's index lists its keys; PostgreSQL's does not.
+    assert (search.held_keys(["kl"], published_since()) is None) is (connection.vendor != "sqlite")
