@@ -26,7 +26,7 @@ from . import regions as regions_module
 from .models import Service, TaxonomyTerm
 from .models.details import language_label
 from .models.taxonomy import tree_order
-from .search import held_keys, key
+from .search import indexed_keys, key, public_keys
 
 # How long the lists of regions and languages in use are kept before being read again.
 IN_USE_SECONDS = 300
@@ -171,11 +171,13 @@ def languages_in_use():
 
     def read():
         from .filters import published_since
+        from .models import Language
 
-        held = held_keys([key("l")[:-1]], published_since())
-        if held is not None:  # "klen0" is English (language codes are ISO 639 letters: nothing is lost)
-            return sorted(term[2:-1] for term in held)
-        offers = Service.objects.language_offers().filter(offered_by__in=Service.objects.published().values("pk"))
-        return sorted({code.lower() for code in offers.values_list("code", flat=True).distinct().order_by()})
+        candidates = indexed_keys([key("l")[:-1]])
+        if candidates is None:  # the codes of the language table, each once (read from its index on the code)
+            codes = Language.objects.values_list("code", flat=True).distinct().order_by()
+            candidates = [key("l", code) for code in codes]
+        # "klen0" is English: language codes are ISO 639 letters, which a key keeps as they are.
+        return sorted(item[2:-1] for item in public_keys(candidates, published_since()))
 
     return cache.get_or_set("resources:languages-in-use", read, IN_USE_SECONDS)

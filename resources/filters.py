@@ -537,29 +537,20 @@ def regions_in_use(selected=()):
 
 
 def _region_codes_in_use():
+    """The countries ("kpcus0", "kacus0") and subdivisions ("kpsustx0", "kassustx0") of the public services'
+    places and areas, from the index's keys. A subdivision's code is its country's two letters, "-", then the
+    rest: the key's letters give it back."""
     from .models import Address, ServiceArea
 
-    # From the index's keys where it lists them: the countries ("kpcus0", "kacus0") and subdivisions
-    # ("kpsustx0", "kassustx0") of the public services' places and areas. A subdivision's code is its
-    # country's two letters, "-", then the rest: the key's letters give it back.
-    held = search.held_keys([search.key(kind)[:-1] for kind in ("pc", "ac", "ps", "as")], published_since())
-    if held is not None:
-        codes = set()
-        for term in held:
-            code = term[3:-1].upper()
-            codes.add(code if term[2] == "c" else f"{code[:2]}-{code[2:]}")
-        return sorted(codes)
-    public = Service.objects.published()
+    candidates = search.indexed_keys([search.key(kind)[:-1] for kind in ("pc", "ac", "ps", "as")])
+    if candidates is None:  # the codes of the places' addresses and of the areas, each once
+        candidates = set()
+        for model, holder in ((Address, "p"), (ServiceArea, "a")):
+            for country, subdivision in model.objects.values_list("country", "subdivision").distinct().order_by():
+                candidates.update([search.key(f"{holder}c", country)] if country else [])
+                candidates.update([search.key(f"{holder}s", subdivision)] if subdivision else [])
     codes = set()
-    for country, subdivision in (
-        ServiceArea.objects.filter(service__in=public).values_list("country", "subdivision").distinct().order_by()
-    ):
-        codes.update(code for code in (country, subdivision) if code)
-    for country, subdivision in (
-        Address.objects.filter(location__service_at_locations__service__in=public)
-        .values_list("country", "subdivision")
-        .distinct()
-        .order_by()
-    ):
-        codes.update(code for code in (country, subdivision) if code)
+    for item in search.public_keys(candidates, published_since()):
+        code = item[3:-1].upper()
+        codes.add(code if item[2] == "c" else f"{code[:2]}-{code[2:]}")
     return sorted(codes)
