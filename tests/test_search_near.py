@@ -314,9 +314,10 @@ def test_a_facet_s_set_near_a_point_is_sized_by_guesses_and_sampled_by_the_index
 
 @pytest.mark.parametrize("limit", [3, 5, 40])
 def test_a_distance_page_orders_those_as_near_as_the_whole_result_would(around, monkeypatch, limit):
-    """Each page puts only the services as near as its own in the query's order; the pages still make the
-    list that ordering every match and then sorting by distance gives: tiers (words in the name before words
-    only in the description), each ranked or newest first, by the size of the whole result."""
+    """Each page puts only the services as near as its own in order; the pages still make the list that
+    ordering every match and then sorting by distance gives. That order is the query's own (ranked: words in
+    the name before words only in the description) while at most EXACT_LIMIT are within reach, and newest
+    first past it, as the page says."""
     monkeypatch.setattr(search, "EXACT_LIMIT", limit)
     hub, other = point_at(DOWNTOWN, 2, 100), point_at(DOWNTOWN, 5, 250)
     for number in range(4):  # services at one place: as near as each other
@@ -328,21 +329,23 @@ def test_a_distance_page_orders_those_as_near_as_the_whole_result_would(around, 
     count = near.count()
     close = near.close_count()
     assert close == 9
-    # The reference: every match within reach in the query's own order, then a stable sort by distance.
-    own_order = near.close.page(0, close, close)
-    expected = sorted(own_order, key=lambda sid: near.reach[sid][0])[:close]
+    # The reference: every match within reach in the query's own order (or newest first), then a stable sort
+    # by distance.
+    own_order = near.close.page(0, close, close) if close <= limit else sorted(near.close.ids_of_matches())[::-1]
+    expected = sorted(own_order, key=lambda sid: near.reach[sid][0])
+    assert len(expected) == close
     for size in (1, 2, 4):
         paged = []
         for start in range(0, count, size):
             query = filterset(data).index_query()
             paged += query.page(start, size, count)
         assert paged[:close] == expected
-    # Those at the hub come with the words in their names first: in tiers, or ranked (PostgreSQL lists a result
-    # larger than EXACT_LIMIT newest first).
-    if connection.vendor == "sqlite" or close <= limit:
-        names = dict(Service.objects.values_list("pk", "name"))
-        at_hub = [names[sid].split()[0] for sid in expected if names[sid] != "Harbor Help Downtown"]
+    names = dict(Service.objects.values_list("pk", "name"))
+    at_hub = [names[sid].split()[0] for sid in expected if names[sid] != "Harbor Help Downtown"]
+    if close <= limit:  # ranked: those with the words in their names first
         assert at_hub == ["Harbor"] * 4 + ["Bay"] * 4
+    else:  # newest first: each "Bay Centre" was made after its "Harbor Help"
+        assert at_hub == ["Bay", "Harbor"] * 4
 
 
 @pytest.fixture
