@@ -336,7 +336,7 @@ def _snapped(value):
 
 
 def elsewhere_condition(origin):
-    """The index condition (search.any_of, search.but_not) of the services nearest_first() keeps with no place
+    """The index condition (search.any_of, all_of, but_not) of the services nearest_first() keeps with no place
     within reach: an area covering the origin's state or country, or no place on the map and either serving
     its region or saying nothing of where they serve."""
     from . import search
@@ -348,8 +348,10 @@ def elsewhere_condition(origin):
     covering = [search.key("ww"), search.key("wc", region.country)]
     covering += [search.key("ws", ancestor) for ancestor in region.ancestors()]
     # knomap0 rather than "every public service but those on the map": the index then reads the few services
-    # with no place on the map, not every public one (about 20 ms less at 100,000 services).
-    serving = search.but_not(search.any_of(*region_keys(region)), "kmap0")
+    # with no place on the map, not every public one (about 20 ms less at 100,000 services); and rather than
+    # "in the region but not on the map", which read every service on the map and every one in the state
+    # (the condition alone: 4 ms instead of 1.5 around 10001 at 100,000 services).
+    serving = search.all_of("knomap0", search.any_of(*region_keys(region)))
     return search.any_of(*covering, serving, search.but_not("knomap0", "karea0"))
 
 

@@ -604,6 +604,11 @@ def any_of(*items):
     return ("or", tuple(items))
 
 
+def all_of(*items):
+    """A condition on keys: a service holds every one of the items."""
+    return ("and", tuple(items))
+
+
 def but_not(item, excluded):
     """A condition on keys: `item` holds and `excluded` does not."""
     return ("but not", item, excluded)
@@ -613,8 +618,9 @@ def _render(condition, syntax):
     """The condition in FTS5's query syntax ("fts5") or as a tsquery ("tsquery")."""
     if isinstance(condition, str):
         return condition
-    if condition[0] == "or":
-        return "(" + (" OR " if syntax == "fts5" else " | ").join(_render(i, syntax) for i in condition[1]) + ")"
+    if condition[0] in ("or", "and"):
+        joins = {("or", "fts5"): " OR ", ("or", "tsquery"): " | ", ("and", "fts5"): " AND ", ("and", "tsquery"): " & "}
+        return "(" + joins[condition[0], syntax].join(_render(i, syntax) for i in condition[1]) + ")"
     item, excluded = (_render(part, syntax) for part in condition[1:])
     return f"({item} NOT {excluded})" if syntax == "fts5" else f"({item} & !{excluded})"
 
