@@ -409,10 +409,9 @@ class ServiceFilter(django_filters.FilterSet):
         origin = self.origin()
         if origin is None:
             return query
-        if not hasattr(self, "_reach"):
-            self._reach = geo.within_reach(origin, self.radius(), self.queryset.db)
-        cells = geo.map_cells(origin, self.radius())
-        return search.NearQuery(query, self._reach, geo.elsewhere_condition(origin), cells)
+        if not hasattr(self, "_around"):
+            self._around = search.Around(origin, self.radius(), self.queryset.db)
+        return search.NearQuery(query, self._around, geo.elsewhere_condition(origin))
 
     def results(self, prepare=None):
         """The results for a paginator: count() and slices of services in order, each slice prepared by

@@ -11,6 +11,7 @@ text gives that distance only to the nearest 5 miles. Their coordinates never le
 """
 
 import functools
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ CONFIDENTIAL_ROUNDING_MILES = 5
 # degree). A distance search asks for the cells of the finest grid that needs at most MAX_MAP_CELLS of them.
 MAP_GRIDS = (("f", 4), ("c", 1))
 MAX_MAP_CELLS = 64
+# A cell's code is its row times this, plus its column (fewer than 360 * 4 columns).
+CELL_CODE = 10_000
 # A browser's point takes the state of the nearest ZIP code within this distance (for the services that
 # serve that state by phone or online); farther from any ZIP code it is outside the US as far as we know.
 STATE_LOOKUP_MILES = 30
@@ -241,11 +244,14 @@ def _reach_box(origin, miles):
     return bounding_box(origin.latitude, origin.longitude, miles, 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS)
 
 
-def within_reach(origin, miles, using="default"):
+def within_reach(origin, miles, using="default", skip=None):
     """{service id: (miles, place id)}: every service with a place people can visit within
     `miles` of `origin`, measured to its nearest such place (ties: the lower place id), as nearest_first()
     measures. Read by an index range scan of the bounding box; the distances are worked out here, from the
-    same coordinates (a confidential place's snapped to the grid) and the same formula as in SQL."""
+    same coordinates (a confidential place's snapped to the grid) and the same formula as in SQL.
+
+    `skip`: (cells per degree, codes), map cells (cell_code()) whose places are left unread, and so their
+    services, unless they have a place within reach elsewhere (then measured to the nearest of those)."""
     from django.db import connections
 
     from .models import Location
@@ -253,6 +259,22 @@ def within_reach(origin, miles, using="default"):
     box = _reach_box(origin, miles)
     bounds = {"latitude__gte": ">=", "latitude__lte": "<=", "longitude__gte": ">=", "longitude__lte": "<="}
     conditions = [f"loc.{key.split('__')[0]} {bounds[key]} %s" for key in box]
+    params = [Location.Type.PHYSICAL, *box.values()]
+    if skip:
+        # A place's cell as the index's triggers work it out (migration 0007), before its services are looked
+        # up: that lookup is most of the time of the statement.
+        per_degree, codes = skip
+        if connections[using].vendor == "postgresql":
+            cell = "floor((loc.{} + {}) * %s)::bigint"
+            conditions.append(f"NOT ({cell.format('latitude', 90)} * %s + {cell.format('longitude', 180)} = ANY(%s))")
+            params += [per_degree, CELL_CODE, per_degree, sorted(codes)]
+        else:
+            cell = "CAST((loc.{} + {}) * %s AS INTEGER)"
+            conditions.append(
+                f"{cell.format('latitude', 90)} * %s + {cell.format('longitude', 180)} "
+                "NOT IN (SELECT value FROM json_each(%s))"
+            )
+            params += [per_degree, CELL_CODE, per_degree, json.dumps(sorted(codes))]
     # Each place once, with the ids of its services in one value (an array on PostgreSQL, a comma-separated
     # list on SQLite): a row per link made 3-4 times as many rows, whose tuples took longer to make than
     # the statement took to run (14 ms instead of 11 for the 14,205 links of 3,919 places around 77002).
@@ -268,7 +290,7 @@ def within_reach(origin, miles, using="default"):
         f"WHERE loc.location_type = %s AND {' AND '.join(conditions)}"
     )
     with connections[using].cursor() as cursor:
-        cursor.execute(sql, [Location.Type.PHYSICAL, *box.values()])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     here_lat, here_lng = math.radians(origin.latitude), math.radians(origin.longitude)
     sin_here, cos_here = math.sin(here_lat), math.cos(here_lat)
@@ -308,25 +330,82 @@ def cell_key(grid, per_degree, latitude, longitude):
     return _cell_key(grid, _cell(latitude, 90, per_degree), _cell(longitude, 180, per_degree))
 
 
-def map_cells(origin, miles):
-    """The keys of the map cells that hold every place within_reach() can find (the bounding box it reads), on
-    the finest grid that needs at most MAX_MAP_CELLS of them (else the coarsest); None where that box has no
-    bounds east and west (near a pole or across the 180° meridian)."""
+def _rows_and_columns(box, per_degree):
+    """The rows and columns of the cells of one grid that cover a bounding box."""
+    # The box's bounds are rounded outwards, a little past -90 or -180 at the edge of the map, where no place
+    # can be (and a key with a minus sign would not be a key).
+    rows = range(max(0, _cell(box["latitude__gte"], 90, per_degree)), _cell(box["latitude__lte"], 90, per_degree) + 1)
+    columns = range(
+        max(0, _cell(box["longitude__gte"], 180, per_degree)), _cell(box["longitude__lte"], 180, per_degree) + 1
+    )
+    return rows, columns
+
+
+def _grid(origin, miles):
+    """(grid letter, cells per degree, rows, columns) of the cells map_cells() gives, or None."""
     box = _reach_box(origin, miles)
     if "longitude__gte" not in box:
         return None
     for grid, per_degree in MAP_GRIDS:
-        # The box's bounds are rounded outwards, a little past -90 or -180 at the edge of the map, where no
-        # place can be (and a key with a minus sign would not be a key).
-        rows = range(
-            max(0, _cell(box["latitude__gte"], 90, per_degree)), _cell(box["latitude__lte"], 90, per_degree) + 1
-        )
-        columns = range(
-            max(0, _cell(box["longitude__gte"], 180, per_degree)), _cell(box["longitude__lte"], 180, per_degree) + 1
-        )
+        rows, columns = _rows_and_columns(box, per_degree)
         if len(rows) * len(columns) <= MAX_MAP_CELLS or (grid, per_degree) == MAP_GRIDS[-1]:
-            break
-    return [_cell_key(grid, row, column) for row in rows for column in columns]
+            return grid, per_degree, rows, columns
+
+
+def map_cells(origin, miles):
+    """The keys of the map cells that hold every place within_reach() can find (the bounding box it reads), on
+    the finest grid that needs at most MAX_MAP_CELLS of them (else the coarsest); None where that box has no
+    bounds east and west (near a pole or across the 180° meridian)."""
+    grid = _grid(origin, miles)
+    if grid is None:
+        return None
+    letter, _per_degree, rows, columns = grid
+    return [_cell_key(letter, row, column) for row in rows for column in columns]
+
+
+def interior_cells(origin, miles):
+    """The map cells wholly within reach: every place in one of them is within `miles` of `origin` as
+    within_reach() measures it, a confidential one from its grid point (half a grid step away at most, so
+    each cell is taken that much wider). On the finest grid that has at most MAX_MAP_CELLS of them (whichever
+    grid map_cells() uses: a cell of a degree is rarely wholly within 50 miles). ([keys], cells per degree,
+    {cell_code()}); none without map cells.
+
+    A service holding one of their keys is within reach whatever its other places: the index finds and
+    counts those, and only the places of the other cells need measuring. The farthest point of a cell is one
+    of its corners (east and west of a point, the distance grows with the difference in longitude; along a
+    meridian, with the distance from the nearest point of it)."""
+    box = _reach_box(origin, miles)
+    if "longitude__gte" not in box:
+        return [], None, set()
+    here_lat, here_lng = math.radians(origin.latitude), math.radians(origin.longitude)
+    # A corner is within reach when its cosine is above this one (a little margin for rounding).
+    least_cosine = math.cos(min(math.pi, miles / EARTH_RADIUS_MILES)) + 1e-9
+
+    def within(latitude, longitude):
+        lat, lng = math.radians(latitude), math.radians(longitude)
+        cosine = math.sin(here_lat) * math.sin(lat) + math.cos(here_lat) * math.cos(lat) * math.cos(lng - here_lng)
+        return cosine >= least_cosine
+
+    wider = 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS + 1e-6
+    for letter, per_degree in MAP_GRIDS:
+        step = 1 / per_degree
+        keys, codes = [], set()
+        rows, columns = _rows_and_columns(box, per_degree)
+        for row in rows:
+            south, north = row * step - 90 - wider, (row + 1) * step - 90 + wider
+            for column in columns:
+                west, east = column * step - 180 - wider, (column + 1) * step - 180 + wider
+                if all(within(lat, lng) for lat in (south, north) for lng in (west, east)):
+                    keys.append(_cell_key(letter, row, column))
+                    codes.add(cell_code(row, column))
+        if len(keys) <= MAX_MAP_CELLS:
+            return keys, per_degree, codes
+    return [], None, set()
+
+
+def cell_code(row, column):
+    """A map cell as one number (within_reach's `skip`)."""
+    return row * CELL_CODE + column
 
 
 def _snapped(value):

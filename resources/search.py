@@ -33,6 +33,8 @@ from django.db import connections, transaction
 from django.db.models import BooleanField, Expression, F, FloatField, IntegerField, Value
 from django.utils import timezone
 
+from . import geo
+
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
 # How much a listing not verified in over a year loses in rank (hotlines never do).
@@ -727,25 +729,8 @@ class IndexQuery:
     def sample(self, total=None):
         """(rows, scale): the [(id, [keys])] of every match when there are at most EXACT_LIMIT, scale 1; else
         of the matches in enough sample buckets to hold about SAMPLE_TARGET, and how many matches each
-        stands for. `total`: how many matches there are, if known. If not, a guess (estimate()) stands in for
-        the count, which would read every match (on PostgreSQL each of their rows, 60-250 ms at 100,000
-        services; 5-25 ms on SQLite): a set guessed small is read whole (and counted if it turns out larger
-        than EXACT_LIMIT after all), a larger one is sampled in as many buckets as the guess calls for (each
-        count is scaled by the buckets actually read, so a wrong guess makes the sample larger or smaller,
-        never the counts wrong by its error)."""
-        if total is None:
-            guess = self.estimate()
-            if guess <= EXACT_LIMIT:
-                rows = self.keys(limit=EXACT_LIMIT + 1)
-                if len(rows) <= EXACT_LIMIT:
-                    return rows, 1.0
-                total = self.count()
-            else:
-                total = guess
-        if total <= EXACT_LIMIT:
-            return self.keys(), 1.0
-        buckets = _buckets(total)
-        return self.sampled(buckets).keys(), SAMPLE_BUCKETS / buckets
+        stands for. `total`: how many matches there are, if known (see _sample)."""
+        return _sample(self, total)
 
     def page(self, offset, limit, total):
         """The ids of one page of matches, best first (by name when there are no words)."""
@@ -792,6 +777,28 @@ def _public_by_exclusion(clauses, something_else):
     if others != clauses and (others or something_else):
         return others, True
     return clauses, False
+
+
+def _sample(query, total=None):
+    """IndexQuery.sample of `query` (an IndexQuery, or the parts of a NearQuery). Without `total`, a guess
+    (estimate()) stands in for the count, which would read every match (on PostgreSQL each of their rows,
+    60-250 ms at 100,000 services; 5-25 ms on SQLite): a set guessed small is read whole (and counted if it
+    turns out larger than EXACT_LIMIT after all), a larger one is sampled in as many buckets as the guess calls
+    for (each count is scaled by the buckets actually read, so a wrong guess makes the sample larger or smaller,
+    never the counts wrong by its error)."""
+    if total is None:
+        guess = query.estimate()
+        if guess <= EXACT_LIMIT:
+            rows = query.keys(limit=EXACT_LIMIT + 1)
+            if len(rows) <= EXACT_LIMIT:
+                return rows, 1.0
+            total = query.count()
+        else:
+            total = guess
+    if total <= EXACT_LIMIT:
+        return query.keys(), 1.0
+    buckets = _buckets(total)
+    return query.sampled(buckets).keys(), SAMPLE_BUCKETS / buckets
 
 
 def _buckets(total):
@@ -1197,113 +1204,158 @@ def keys_of(ids, using="default"):
         return [(sid, list(keys)) for sid, keys in cursor.fetchall()]
 
 
+class Around:
+    """What a distance search reads of the places around its starting point, once for its results and for
+    every facet: the map cells around it (geo.map_cells), those wholly within reach (geo.interior_cells), the
+    services with a place within reach in the other cells (`edge`), and, for the nearest results, the services
+    within a shorter distance (ring()).
+
+    Services in the cells wholly within reach are found and counted by the index, by their cells' keys, without
+    reading their places: most of those within reach of a city are in such cells. Reading every place in
+    reach to list its services took most of a distance search: 20 ms for the 14,000 services within 50 miles
+    of 10001 at 100,000 services, 317 ms for the 147,000 at 1,000,000."""
+
+    def __init__(self, origin, miles, using):
+        self.origin, self.miles, self.using = origin, miles, using
+        self.cells = geo.map_cells(origin, miles)
+        self.inside, per_degree, codes = geo.interior_cells(origin, miles) if self.cells else ([], None, set())
+        self._skip = (per_degree, codes) if codes else None
+        self._rings = {}
+
+    @functools.cached_property
+    def edge(self):
+        """{id: (miles, place id)} of the services with a place within reach outside the cells wholly within
+        reach, measured to the nearest of those places (not always their nearest: one may also have a place in
+        such a cell). Nothing is read when the index holds no service in those other cells."""
+        if not self.inside:
+            return self.ring(self.miles)
+        others = but_not(any_of(*self.cells), any_of(*self.inside))
+        if not IndexQuery(self.using, [], [], condition=others).keys(limit=1):
+            return {}
+        return geo.within_reach(self.origin, self.miles, self.using, skip=self._skip)
+
+    def ring(self, miles):
+        """geo.within_reach() for `miles` (at most the search's), read once."""
+        if miles not in self._rings:
+            self._rings[miles] = geo.within_reach(self.origin, miles, self.using)
+        return self._rings[miles]
+
+
 class NearQuery:
     """The matches of an IndexQuery around a point, as geo.nearest_first() lists them: those with a place
-    within reach first, nearest first (`reach`: geo.within_reach(), {id: (miles, place id)}), then
-    those that serve the point from elsewhere (`elsewhere`: a condition on keys, geo.elsewhere_condition())
-    in the query's own order. The places within reach are read once, for the results and every facet.
+    within reach first, nearest first, then those that serve the point from elsewhere (`elsewhere`: a condition
+    on keys, geo.elsewhere_condition()) in the query's own order. `around`: the search's Around.
 
-    Each part lists the ids of its matches once (one statement each), and everything else starts from those
-    lists: the count; the page, ordered by distance here, with the index asked only for the order of those
-    as near as the page's own (within_reach); and the results' facet sample, taken by id here, with the keys
-    of the sampled services read by id (650 in 5 ms on SQLite, 14 ms on PostgreSQL at 100,000 services, where
-    statements that count and sample among thousands of ids within reach take 10-50 ms each). A facet's set,
-    which lists nothing else, is sampled by the index when it is guessed large (sample())."""
+    Three disjoint parts, each an IndexQuery counted and sampled by the index: `inner`, the matches in the
+    cells wholly within reach; `edge`, those reached only through a place in the other cells; `far`, those
+    that serve the point from elsewhere. Only a page needs distances: it reads the places within a ring just
+    wide enough to hold it, at most the whole reach (page())."""
 
-    def __init__(self, query, reach, elsewhere, cells=None):
+    def __init__(self, query, around, elsewhere):
         self.query = query
         self.using = query.using
-        self.reach = reach
-        # The matches in the map cells around the point (geo.map_cells), which hold every place within reach:
-        # the index lists them from its own lists, where a list of thousands of ids within reach is a filter
-        # on every match of the query (30 ms for the 12,805 around 77002 at 100,000 services; the cells, 9).
-        self.around = None if cells is None else query.restricted(clauses=[*query.clauses, cells])
-        # Within reach, and among the query's own ids if it has some. With words, SQLite matches every listing
-        # with them before it keeps the ids asked for (to order those as near as a page's own): in the cells
-        # only, fewer (50-100 ms less for "legal" near 10001). Without, a few ids are looked up one by one.
-        close = set(reach) if query.ids is None else set(reach).intersection(query.ids)
-        self.close = (self.around if self.around is not None and query.concepts else query).restricted(ids=close)
-        self.far = query.restricted(condition=elsewhere, excluded=list(reach))
+        self.around = around
+        inside = around.inside
+        self.inner = query.restricted(clauses=[*query.clauses, inside]) if inside else None
+        edge = set(around.edge) if query.ids is None else set(around.edge).intersection(query.ids)
+        # With words, SQLite matches every listing with them before it keeps the ids asked for: in the cells
+        # only, fewer (50-100 ms less for "legal" near 10001 at 100,000 services).
+        if inside:  # (then there are cells)
+            others = but_not(any_of(*around.cells), any_of(*inside))
+        else:
+            cells = self._cells(around.cells)
+            others = any_of(*cells) if cells else None
+        self.edge = query.restricted(ids=edge, condition=others)
+        far = but_not(elsewhere, any_of(*inside)) if inside else elsewhere
+        self.far = query.restricted(condition=far, excluded=list(around.edge))
 
     @property
     def concepts(self):
         return self.query.concepts
 
-    def _close_ids(self):
-        """The ids of the matches within reach, in no order."""
+    def _cells(self, cells):
+        """Map cells to narrow a list of ids by (None without words: then the ids are enough)."""
+        return cells if cells and self.query.concepts else None
+
+    def _parts(self):
+        return [part for part in (self.inner, self.edge, self.far) if part is not None]
+
+    def close_count(self):
         if not hasattr(self, "_close"):
-            if self.around is None:
-                self._close = self.close.ids_of_matches()
-            else:
-                self._close = [sid for sid in self.around.ids_of_matches() if sid in self.reach]
+            self._close = (self.inner.count() if self.inner is not None else 0) + self.edge.count()
         return self._close
 
-    def _far_ids(self):
-        """The ids of the matches that serve the point from elsewhere, in no order. They are listed without leaving
-        out the thousands of ids within reach, which are left out here: faster on both engines (at 100,000
-        services, 13 ms instead of 20 on SQLite, 10-15 ms less on PostgreSQL, where it is an anti-join)."""
-        if not hasattr(self, "_far"):
-            every = self.far.restricted(excluded=())
-            self._far = [sid for sid in every.ids_of_matches() if sid not in self.reach]
-        return self._far
+    def count(self):
+        if not hasattr(self, "_count"):
+            self._count = self.close_count() + self.far.count()
+        return self._count
 
-    def _by_distance(self):
-        """The ids of the matches within reach, nearest first (ties in no particular order), and their miles."""
-        if not hasattr(self, "_sorted"):
-            ids = sorted(self._close_ids(), key=lambda sid: self.reach[sid][0])
-            self._sorted = ids, [self.reach[sid][0] for sid in ids]
-        return self._sorted
+    def _ring(self, miles):
+        """(the query's matches within `miles`, nearest first (ties in no particular order); that reach; the
+        query that lists them)."""
+        reach = self.around.ring(miles)
+        ids = set(reach) if self.query.ids is None else set(reach).intersection(self.query.ids)
+        cells = self._cells(geo.map_cells(self.around.origin, miles))
+        ring = self.query.restricted(ids=ids, clauses=[*self.query.clauses, cells] if cells else self.query.clauses)
+        return sorted(ring.ids_of_matches(), key=lambda sid: reach[sid][0]), reach, ring
 
     def within_reach(self, offset, limit):
         """From `offset`, the ids of the matches within reach, nearest first; those as near in the query's own
         order, or newest first when more than EXACT_LIMIT are within reach (as the page then says, and as
-        PostgreSQL lists any large result). Only the services as near as those of the page are put in that
-        order: the rest of the list is ordered by distance alone, in Python, from the ids and the distances
-        already read.
+        PostgreSQL lists any large result).
 
-        Putting a few services in the query's order costs SQLite as much as ranking all the matches around the
-        point: bm25 reads the whole list of every phrase of the query. With thousands of matches within reach,
-        that was a third of a distance page (about 25 ms of "legal" near 10001 at 100,000 services, 200 at
-        1,000,000), to order a few services at one address."""
-        ids, miles = self._by_distance()
-        if offset >= len(ids) or limit <= 0:
+        The places read are those within a ring around the point, widened until it holds the page: the
+        nearest matches are all within it when it holds enough of them (at most the whole reach). Reading
+        every place within reach took most of a distance search: 20 ms around 10001 at 100,000 services,
+        317 ms at 1,000,000; a ring that holds a page, a few.
+
+        Only the services as near as those of the page are put in the query's order. That costs SQLite as
+        much as ranking all the matches around the point (bm25 reads the whole list of every phrase of the
+        query): with thousands of matches within reach, a third of a distance page (about 25 ms of "legal"
+        near 10001 at 100,000 services, 200 at 1,000,000), to order a few services at one address."""
+        close = self.close_count()
+        wanted = min(offset + limit, close)
+        if offset >= close or limit <= 0:
             return []
+        # A ring a 32nd of the reach holds a 1,000th of its area, and more of its services in a city, whose
+        # services are nearer its centre. Too few: one that should hold half as many again, at least twice as
+        # wide; a page that is a large share of the matches reads the whole reach.
+        whole = self.around.miles
+        miles = whole if wanted / close >= 0.1 else whole / 32
+        while True:
+            ids, reach, ring = self._ring(miles)
+            if len(ids) >= wanted or miles >= whole:
+                break
+            miles = min(whole, miles * max(2.0, 1.5 * math.sqrt(wanted / max(1, len(ids)))))
+        self._reach = reach
+        miles = [reach[sid][0] for sid in ids]
         last = min(len(ids), offset + limit) - 1
         start, end = bisect.bisect_left(miles, miles[offset]), bisect.bisect_right(miles, miles[last])
-        if len(ids) > EXACT_LIMIT:
-            group = sorted(ids[start:end], reverse=True)
-        else:
-            group = self.close.in_order(ids[start:end], len(ids))
-        group.sort(key=lambda sid: self.reach[sid][0])  # a stable sort: as near, in the order just given
+        group = sorted(ids[start:end], reverse=True) if close > EXACT_LIMIT else ring.in_order(ids[start:end], close)
+        group.sort(key=lambda sid: reach[sid][0])  # a stable sort: as near, in the order just given
         return group[offset - start : offset - start + limit]
 
-    def count(self):
-        return self.close_count() + len(self._far_ids())
+    def estimate(self):
+        return sum(part.estimate() for part in self._parts())
 
-    def close_count(self):
-        return len(self._close_ids())
+    def keys(self, limit=None):
+        rows = []
+        for part in self._parts():
+            if limit is not None and len(rows) >= limit:
+                break
+            rows += part.keys(limit=None if limit is None else limit - len(rows))
+        return rows
+
+    def sampled(self, buckets):
+        sampled = NearQuery.__new__(NearQuery)
+        sampled.inner, sampled.edge, sampled.far = (
+            None if part is None else part.sampled(buckets) for part in (self.inner, self.edge, self.far)
+        )
+        return sampled
 
     def sample(self, total=None):
-        """As IndexQuery.sample, over both parts (`total` is known from the lists). A facet's set (no `total`,
-        nothing listed yet) is sized by the index's guesses of the matches in the cells and of those from
-        elsewhere, as IndexQuery.sample sizes one: a larger one is then sampled by the index, not listed whole.
-        The guess is high (the cells hold more than the circle, and the second guess counts those within reach
-        again), so a set that could have been counted exactly may be sampled: its counts then say "about", and
-        a choice the sample misses is still offered, as for any sample."""
-        if total is None and self.around is not None and not hasattr(self, "_close"):
-            every_far = self.far.restricted(excluded=())
-            guess = self.around.estimate() + every_far.estimate()
-            if guess > EXACT_LIMIT:
-                buckets = _buckets(guess)
-                close = [sid for sid in self.around.sampled(buckets).ids_of_matches() if sid in self.reach]
-                far = [sid for sid in every_far.sampled(buckets).ids_of_matches() if sid not in self.reach]
-                return keys_of(close + far, self.using), SAMPLE_BUCKETS / buckets
-        ids = self._close_ids() + self._far_ids()
-        if len(ids) <= EXACT_LIMIT:
-            return keys_of(ids, self.using), 1.0
-        buckets = _buckets(len(ids))
-        sampled = [sid for sid in ids if sid % SAMPLE_BUCKETS < buckets]
-        return keys_of(sampled, self.using), SAMPLE_BUCKETS / buckets
+        """As IndexQuery.sample, over the three parts (a sample of each in the same buckets)."""
+        return _sample(self, total)
 
     def page(self, offset, limit, total):
         close = self.close_count()
@@ -1320,11 +1372,12 @@ class NearQuery:
 
     def annotations(self, ids):
         """What nearest_first() gives each service of a page: `distance` (None when none is within reach) and
-        `nearest_place`."""
-        close = [pk for pk in ids if pk in self.reach]
+        `nearest_place`, from the places page() read."""
+        reach = getattr(self, "_reach", {})
+        close = [pk for pk in ids if pk in reach]
         return {
-            "distance": by_id({pk: self.reach[pk][0] for pk in close}, FloatField()),
-            "nearest_place": by_id({pk: self.reach[pk][1] for pk in close}, IntegerField()),
+            "distance": by_id({pk: reach[pk][0] for pk in close}, FloatField()),
+            "nearest_place": by_id({pk: reach[pk][1] for pk in close}, IntegerField()),
         }
 
 

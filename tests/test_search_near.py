@@ -143,14 +143,23 @@ def test_the_map_cells_at_the_edge_of_the_map_are_keys(latitude, longitude, mile
 
 @pytest.mark.parametrize(
     ("origin", "miles"),
-    [((29.76, -95.37), 10), ((29.76, -95.37), 50), ((64.84, -147.72), 100), ((-33.87, 151.21), 25), ((0.0, 0.0), 10)],
+    [
+        ((29.76, -95.37), 10),
+        ((29.76, -95.37), 50),
+        ((29.76, -95.37), 100),
+        ((64.84, -147.72), 100),
+        ((-33.87, 151.21), 25),
+        ((-33.87, 151.21), 60),
+        ((0.0, 0.0), 10),
+        ((0.0, 0.0), 50),
+    ],
 )
 def test_the_map_cells_around_a_point_hold_every_place_within_reach(db, origin, miles):
     """Places all around the point, from its centre to just past its reach, some confidential (measured from
     their grid point, up to 0.05° away): each one within reach is in a cell of map_cells."""
     services = []
-    for step in range(48):
-        bearing, distance = step * 7.5, miles * (0.05 + (step % 12) / 10)
+    for step in range(96):
+        bearing, distance = step * 3.75, miles * (0.05 + (step % 24) / 20)
         services.append(
             located(f"Place {step}", point_at(origin, distance, bearing), confidential=step % 3 == 0, city="Somewhere")
         )
@@ -161,6 +170,16 @@ def test_the_map_cells_around_a_point_hold_every_place_within_reach(db, origin, 
     assert len(reach) > 10
     found = {sid for sid, keys in search.keys_of(sorted(reach)) if cells & set(keys)}
     assert found == set(reach)
+    # The cells wholly within reach hold only places within reach; with the places of the other cells, every
+    # one within reach is found.
+    inside, per_degree, codes = geo.interior_cells(point, miles)
+    every = search.IndexQuery("default", [], [inside]).ids_of_matches() if inside else []
+    assert set(every) <= set(reach)
+    rest = geo.within_reach(point, miles, skip=(per_degree, codes) if codes else None)
+    assert set(every) | set(rest) == set(reach)
+    assert all(rest[sid] == reach[sid] for sid in set(rest) - set(every))
+    assert bool(inside) == (miles > 10)  # the test means something: past 10 miles, some cells are inside
+    assert not inside or (every and rest)  # and each way finds some
 
 
 def test_facet_counts_near_a_point_are_those_of_the_queryset_path(around, monkeypatch):
@@ -258,58 +277,73 @@ def test_many_results_near_a_point_are_sampled_for_facets_and_paged_in_order(aro
     assert names.index("Twin Clinic") < names.index("Near Clinic")
 
 
+def parts(near):
+    """{part: set of ids} of a NearQuery's parts."""
+    found = {"inner": set(near.inner.ids_of_matches()) if near.inner is not None else set()}
+    return found | {"edge": set(near.edge.ids_of_matches()), "far": set(near.far.ids_of_matches())}
+
+
 @pytest.mark.parametrize("limit", [2, 2000])
-def test_near_a_point_the_count_and_facet_sample_come_from_the_ids_listed_once(around, monkeypatch, limit):
-    """Near a point, the count and the facet counts' sample are taken from the ids each part listed, with the
-    sampled keys read by id: the same count, rows and scale as statements that count and sample in the index."""
+@pytest.mark.parametrize("within", ["25", "50"])
+def test_near_a_point_the_count_and_facet_sample_come_from_three_disjoint_parts(around, monkeypatch, limit, within):
+    """Near a point the results are three disjoint parts: the matches in the map cells wholly within reach, those
+    with a place within reach in the other cells, those serving the point from elsewhere. The count and the
+    facet sample are theirs: the same rows and scale as the whole result's."""
     monkeypatch.setattr(search, "EXACT_LIMIT", limit)
-    data = {"near": "77002", "within": "25"}
+    data = {"near": "77002", "within": within}
     near = filterset(data).index_query()
+    found = parts(near)
+    assert not found["inner"] & found["edge"]
+    assert not found["inner"] & found["far"]
+    assert not found["edge"] & found["far"]
+    expected = {Service.objects.get(name=name).pk for name, _miles in by_queryset(data)}
+    assert found["inner"] | found["edge"] | found["far"] == expected
     total = near.count()
-    assert total == near.close.count() + near.far.count()
-    # Buckets that hold about half of the matches (whatever their ids).
-    buckets = sorted(sid % search.SAMPLE_BUCKETS for sid in near.close.ids_of_matches() + near.far.ids_of_matches())
-    half = buckets[len(buckets) // 2]
+    assert total == len(expected)
+    assert near.close_count() == len(found["inner"] | found["edge"])
+    # Buckets that hold about half of the results (whatever their ids).
+    half = sorted(sid % search.SAMPLE_BUCKETS for sid in expected)[len(expected) // 2]
     monkeypatch.setattr(search, "_buckets", lambda total: half)
     rows, scale = near.sample(total)
+    whole = dict(search.keys_of(sorted(expected)))
     if limit == 2:
         assert scale == search.SAMPLE_BUCKETS / half
-        expected = near.close.sampled(half).keys() + near.far.sampled(half).keys()
-        assert 0 < len(rows) < total  # the test means something: a sample leaves some out
+        kept = {sid for sid in expected if sid % search.SAMPLE_BUCKETS < half}
+        assert 0 < len(kept) < total  # the test means something: a sample leaves some out
     else:
         assert scale == 1
-        expected = near.close.keys() + near.far.keys()
-        assert len(rows) == total
-    assert sorted((sid, sorted(keys)) for sid, keys in rows) == sorted((sid, sorted(keys)) for sid, keys in expected)
+        kept = expected
+    assert sorted((sid, sorted(keys)) for sid, keys in rows) == sorted((sid, sorted(whole[sid])) for sid in kept)
 
 
 @pytest.mark.parametrize("limit", [2, 2000])
 def test_a_facet_s_set_near_a_point_is_sized_by_guesses_and_sampled_by_the_index(around, monkeypatch, limit):
-    """A facet's set near a point (sample() with no total, nothing listed): guessed from the index, a large one
-    sampled there (the same rows as the sampled parts, with the sampled ids of the cells kept to those within
-    reach), a small one read whole."""
+    """A facet's set near a point (sample() with no total): guessed from the index, a large one sampled there, a
+    small one read whole; either way none of the services in the cells around the point but out of reach."""
     monkeypatch.setattr(search, "EXACT_LIMIT", limit)
     # In the box of map cells around the point, beyond its 25 miles (30 miles north-east).
     corner = located("Corner Clinic", point_at(DOWNTOWN, 30, 45))
     data = {"near": "77002", "within": "25"}
-    everything = filterset(data).index_query()
-    assert corner.pk in everything.around.ids_of_matches()
-    assert corner.pk not in everything.close.ids_of_matches()
-    # The buckets up to the corner's (ids are small here, each its own bucket), so that its cell's sample holds it.
+    assert (
+        corner.pk
+        in search.IndexQuery("default", [], [geo.map_cells(geo.zip_code_origin("77002"), 25)]).ids_of_matches()
+    )
+    expected = {Service.objects.get(name=name).pk for name, _miles in by_queryset(data)}
+    assert corner.pk not in expected
+    # The buckets up to the corner's (ids are small here, each its own bucket), so that a sample could hold it.
     half = corner.pk % search.SAMPLE_BUCKETS + 1
     monkeypatch.setattr(search, "_buckets", lambda total: half)
     near = filterset(data).index_query()
     rows, scale = near.sample()
     if limit == 2:
-        assert near.around.estimate() + near.far.estimate() > limit
+        assert near.estimate() > limit
         assert scale == search.SAMPLE_BUCKETS / half
-        expected = near.close.sampled(half).keys() + near.far.sampled(half).keys()
-        assert rows
-        assert corner.pk not in {sid for sid, _keys in rows}
+        kept = {sid for sid in expected if sid % search.SAMPLE_BUCKETS < half}
     else:
         assert scale == 1
-        expected = near.close.keys() + near.far.keys()
-    assert sorted((sid, sorted(keys)) for sid, keys in rows) == sorted((sid, sorted(keys)) for sid, keys in expected)
+        kept = expected
+    assert rows
+    assert {sid for sid, _keys in rows} == kept
 
 
 @pytest.mark.parametrize("limit", [3, 5, 40])
@@ -331,8 +365,10 @@ def test_a_distance_page_orders_those_as_near_as_the_whole_result_would(around, 
     assert close == 9
     # The reference: every match within reach in the query's own order (or newest first), then a stable sort
     # by distance.
-    own_order = near.close.page(0, close, close) if close <= limit else sorted(near.close.ids_of_matches())[::-1]
-    expected = sorted(own_order, key=lambda sid: near.reach[sid][0])
+    reach = geo.within_reach(geo.zip_code_origin("77002"), 25)
+    within = near.query.restricted(ids=set(reach))
+    own_order = within.page(0, close, close) if close <= limit else sorted(within.ids_of_matches())[::-1]
+    expected = sorted(own_order, key=lambda sid: reach[sid][0])
     assert len(expected) == close
     for size in (1, 2, 4):
         paged = []
@@ -473,3 +509,42 @@ def test_the_page_says_when_many_results_near_a_point_come_newest_first(around, 
     assert "come first among those as near" not in client.get(query).content.decode()
     monkeypatch.setattr(search, "EXACT_LIMIT", 3)
     assert "come first among those as near" in client.get(query).content.decode()
+
+
+def test_services_in_cells_wholly_within_reach_and_at_the_rim_are_found_as_the_queryset_finds_them(around):
+    """Within 50 miles the index finds the services in the map cells wholly within reach by their keys, and only
+    the places of the other cells are measured: a place at the rim, a service with a place in each, and a
+    confidential place in a cell at the rim whose grid point is within reach."""
+    rim = located("Rim Clinic", point_at(DOWNTOWN, 48, 135))
+    both = located("Two Sites", point_at(DOWNTOWN, 49, 300))
+    make_service_at_location(both, make_location(latitude=Decimal("29.7600"), longitude=Decimal("-95.3700")))
+    hidden = located("Rim Shelter", point_at(DOWNTOWN, 47, 200), confidential=True)
+    outside = located("Past The Rim", point_at(DOWNTOWN, 53, 135))
+    data = {"near": "77002", "within": "50"}
+    near = filterset(data).index_query()
+    assert near.around.inside
+    found = parts(near)
+    assert {rim.pk, hidden.pk} <= found["edge"]
+    assert both.pk in found["inner"]
+    assert around["near"].pk in found["inner"]
+    assert outside.pk not in found["inner"] | found["edge"]
+    same(by_index(data), by_queryset(data))
+    assert dict(by_index(data))["Two Sites"] < 1
+
+
+def test_a_page_of_many_results_near_a_point_reads_a_ring_that_holds_it(around, monkeypatch):
+    """With many matches within reach, a page reads the places within a ring wide enough to hold it, not the
+    whole reach; every page is still the queryset's, and the last reads the whole reach."""
+    for number in range(40):
+        located(f"Spread Clinic {number}", point_at(DOWNTOWN, 0.5 + number * 0.6, number * 37))
+    data = {"near": "77002", "within": "50"}
+    expected = by_queryset(data)
+    rings = []
+    ring = search.Around.ring
+    monkeypatch.setattr(search.Around, "ring", lambda self, miles: rings.append(miles) or ring(self, miles))
+    for start in range(0, len(expected), 2):
+        results = filterset(data).results()
+        page = [(service.name, service.distance) for service in results[start : start + 2]]
+        same(page, expected[start : start + 2])
+    assert min(rings) < 25  # the first page: the miles around the point
+    assert max(rings) == 50

@@ -418,11 +418,12 @@ def our_statements(query, per_page):
         else:
             list(results[offset : offset + per_page])
     # The COUNT itself: on PostgreSQL a small share of the table is counted between statements that steer the
-    # planner (search._PostgresqlIndex.counted), timed here as the planner runs it unsteered.
+    # planner (search._PostgresqlIndex.counted), timed here as the planner runs it unsteered. A search near a
+    # point counts its parts (search.NearQuery), each with its own COUNT: all are timed.
     count = [(sql, params) for sql, params in counted if sql.lstrip().upper().startswith("SELECT COUNT(")]
     # Likewise a ranked page's rows, without the statements that steer the planner around it.
     rows = [(sql, params or ()) for sql, params in fetched if "set_config(" not in sql]
-    return count[-1:], rows if filterset.on_index() else rows[:1], total
+    return count, rows if filterset.on_index() else rows[:1], total
 
 
 def time_statement(statements):
@@ -536,7 +537,7 @@ def measure(repeat, naive_repeat, progress=None, queries=QUERIES):
                     if endpoint != "naive" and round_number > repeat:
                         continue
                     if endpoint in entry["statements"] and not entry["statements"][endpoint]:
-                        continue  # no such statement (a count near a point is of lists of ids): nothing to time
+                        continue  # no such statement (nothing to count): nothing to time
                     status, seconds = request(entry, endpoint)
                     if status == 200:
                         entry["ms"][endpoint].append(round(seconds * 1000, 3))
