@@ -1241,6 +1241,31 @@ class Around:
         return self._rings[miles]
 
 
+class _Parts:
+    """Disjoint IndexQuerys taken together, as _sample() asks of one: the guess of their matches, the count,
+    the keys, a sample."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def estimate(self):
+        return sum(part.estimate() for part in self.parts)
+
+    def count(self):
+        return sum(part.count() for part in self.parts)
+
+    def keys(self, limit=None):
+        rows = []
+        for part in self.parts:
+            if limit is not None and len(rows) >= limit:
+                break
+            rows += part.keys(limit=None if limit is None else limit - len(rows))
+        return rows
+
+    def sampled(self, buckets):
+        return _Parts([part.sampled(buckets) for part in self.parts])
+
+
 class NearQuery:
     """The matches of an IndexQuery around a point, as geo.nearest_first() lists them: those with a place
     within reach first, nearest first, then those that serve the point from elsewhere (`elsewhere`: a condition
@@ -1336,26 +1361,11 @@ class NearQuery:
         return group[offset - start : offset - start + limit]
 
     def estimate(self):
-        return sum(part.estimate() for part in self._parts())
-
-    def keys(self, limit=None):
-        rows = []
-        for part in self._parts():
-            if limit is not None and len(rows) >= limit:
-                break
-            rows += part.keys(limit=None if limit is None else limit - len(rows))
-        return rows
-
-    def sampled(self, buckets):
-        sampled = NearQuery.__new__(NearQuery)
-        sampled.inner, sampled.edge, sampled.far = (
-            None if part is None else part.sampled(buckets) for part in (self.inner, self.edge, self.far)
-        )
-        return sampled
+        return _Parts(self._parts()).estimate()
 
     def sample(self, total=None):
         """As IndexQuery.sample, over the three parts (a sample of each in the same buckets)."""
-        return _sample(self, total)
+        return _sample(_Parts(self._parts()), total)
 
     def page(self, offset, limit, total):
         close = self.close_count()
