@@ -244,27 +244,19 @@ def _reach_box(origin, miles):
     return bounding_box(origin.latitude, origin.longitude, miles, 0.5 * 10**-CONFIDENTIAL_GRID_DECIMALS)
 
 
-def within_reach(origin, miles, using="default", skip=None):
-    """{service id: (miles, place id)}: every service with a place people can visit within
-    `miles` of `origin`, measured to its nearest such place (ties: the lower place id), as nearest_first()
-    measures. Read by an index range scan of the bounding box; the distances are worked out here, from the
-    same coordinates (a confidential place's snapped to the grid) and the same formula as in SQL.
-
-    `skip`: (cells per degree, codes), map cells (cell_code()) whose places are left unread, and so their
-    services, unless they have a place within reach elsewhere (then measured to the nearest of those)."""
-    from django.db import connections
-
+def _places_within_box(origin, miles, vendor, skip=None):
+    """The WHERE clause and parameters of the places people can visit in within_reach()'s bounding box, but
+    those in the map cells of `skip` (within_reach's)."""
     from .models import Location
 
     box = _reach_box(origin, miles)
     bounds = {"latitude__gte": ">=", "latitude__lte": "<=", "longitude__gte": ">=", "longitude__lte": "<="}
-    conditions = [f"loc.{key.split('__')[0]} {bounds[key]} %s" for key in box]
+    conditions = ["loc.location_type = %s", *(f"loc.{key.split('__')[0]} {bounds[key]} %s" for key in box)]
     params = [Location.Type.PHYSICAL, *box.values()]
     if skip:
-        # A place's cell as the index's triggers work it out (migration 0007), before its services are looked
-        # up: that lookup is most of the time of the statement.
+        # A place's cell as the index's triggers work it out (migration 0007).
         per_degree, codes = skip
-        if connections[using].vendor == "postgresql":
+        if vendor == "postgresql":
             cell = "floor((loc.{} + {}) * %s)::bigint"
             conditions.append(f"NOT ({cell.format('latitude', 90)} * %s + {cell.format('longitude', 180)} = ANY(%s))")
             params += [per_degree, CELL_CODE, per_degree, sorted(codes)]
@@ -275,19 +267,44 @@ def within_reach(origin, miles, using="default", skip=None):
                 "NOT IN (SELECT value FROM json_each(%s))"
             )
             params += [per_degree, CELL_CODE, per_degree, json.dumps(sorted(codes))]
+    return " AND ".join(conditions), params
+
+
+def any_place_within_box(origin, miles, using="default", skip=None):
+    """Whether within_reach() has any place to read (with the same `skip`): one look at the coordinates' index."""
+    from django.db import connections
+
+    where, params = _places_within_box(origin, miles, connections[using].vendor, skip)
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM resources_location loc WHERE {where} LIMIT 1", params)
+        return cursor.fetchone() is not None
+
+
+def within_reach(origin, miles, using="default", skip=None):
+    """{service id: (miles, place id)}: every service with a place people can visit within
+    `miles` of `origin`, measured to its nearest such place (ties: the lower place id), as nearest_first()
+    measures. Read by an index range scan of the bounding box; the distances are worked out here, from the
+    same coordinates (a confidential place's snapped to the grid) and the same formula as in SQL.
+
+    `skip`: (cells per degree, codes), map cells (cell_code()) whose places are left unread, and so their
+    services, unless they have a place within reach elsewhere (then measured to the nearest of those). A
+    place's cell is worked out before its services are looked up: that lookup is most of the statement."""
+    from django.db import connections
+
+    vendor = connections[using].vendor
+    where, params = _places_within_box(origin, miles, vendor, skip)
     # Each place once, with the ids of its services in one value (an array on PostgreSQL, a comma-separated
     # list on SQLite): a row per link made 3-4 times as many rows, whose tuples took longer to make than
     # the statement took to run (14 ms instead of 11 for the 14,205 links of 3,919 places around 77002).
     linked = "SELECT {} FROM resources_serviceatlocation sal WHERE sal.location_id = loc.id"
-    if connections[using].vendor == "postgresql":
+    if vendor == "postgresql":
         services = f"ARRAY({linked.format('sal.service_id')})"
     else:
         services = f"({linked.format('group_concat(sal.service_id)')})"
     # A raw statement: plain floats, not Django's Decimal conversion of every coordinate (most of the time).
     sql = (
         "SELECT loc.id, CAST(loc.latitude AS DOUBLE PRECISION), CAST(loc.longitude AS DOUBLE PRECISION), "
-        f"loc.is_confidential, {services} FROM resources_location loc "
-        f"WHERE loc.location_type = %s AND {' AND '.join(conditions)}"
+        f"loc.is_confidential, {services} FROM resources_location loc WHERE {where}"
     )
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)

@@ -1226,11 +1226,10 @@ class Around:
     def edge(self):
         """{id: (miles, place id)} of the services with a place within reach outside the cells wholly within
         reach, measured to the nearest of those places (not always their nearest: one may also have a place in
-        such a cell). Nothing is read when the index holds no service in those other cells."""
+        such a cell). No service is looked up when there is no place in those other cells."""
         if not self.inside:
             return self.ring(self.miles)
-        others = but_not(any_of(*self.cells), any_of(*self.inside))
-        if not IndexQuery(self.using, [], [], condition=others).keys(limit=1):
+        if not geo.any_place_within_box(self.origin, self.miles, self.using, skip=self._skip):
             return {}
         return geo.within_reach(self.origin, self.miles, self.using, skip=self._skip)
 
