@@ -548,3 +548,18 @@ def test_a_page_of_many_results_near_a_point_reads_a_ring_that_holds_it(around, 
         same(page, expected[start : start + 2])
     assert min(rings) < 25  # the first page: the miles around the point
     assert max(rings) == 50
+
+
+def test_a_confidential_place_just_outside_the_circle_s_box_is_found_where_its_grid_point_is(db):
+    """Only confidential places are read in the box's margin: this one is north of the box of the 10 miles
+    around the point, and measured from its grid point (29.8, -95.4), 7 miles away."""
+    origin = (29.70, -95.37)
+    north = geo.bounding_box(*origin, 10)["latitude__lte"]
+    shelter = located("Margin Shelter", (north + 0.004, -95.37), confidential=True)
+    open_place = located("Margin Clinic", (north + 0.004, -95.37))
+    reach = geo.within_reach(geo.Origin(latitude=origin[0], longitude=origin[1], region=None), 10)
+    assert reach[shelter.pk][0] == pytest.approx(7.1, abs=0.1)
+    assert open_place.pk not in reach
+    data = {"lat": "29.70", "lon": "-95.37", "within": "10"}
+    same(by_index(data), by_queryset(data))
+    assert "Margin Shelter" in dict(by_index(data))
