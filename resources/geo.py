@@ -10,7 +10,6 @@ the radius nor the text can place them more precisely than their city, which the
 text gives that distance only to the nearest 5 miles. Their coordinates never leave the database.
 """
 
-import functools
 import json
 import math
 import re
@@ -103,40 +102,12 @@ def zip_code_origin(text):
 def browser_origin(latitude, longitude):
     """The Origin of a point from the browser, rounded; its state when it is in the US."""
     latitude, longitude = round(latitude, POINT_DECIMALS), round(longitude, POINT_DECIMALS)
-    state = nearest_zip_state(latitude, longitude)
-    return Origin(latitude=latitude, longitude=longitude, region=_state_region(state) if state else None)
-
-
-@functools.cache
-def _zip_code_cells():
-    """{(whole degrees of latitude, of longitude): [(latitude, longitude, state)]}: every ZIP code with
-    coordinates, by the cell of a degree it is in, read once."""
-    cells = {}
-    for place in zipcodes.list_all():
-        if place.get("lat") and place.get("long"):
-            latitude, longitude = float(place["lat"]), float(place["long"])
-            cells.setdefault((math.floor(latitude), math.floor(longitude)), []).append(
-                (latitude, longitude, place["state"])
-            )
-    return cells
-
-
-def nearest_zip_state(latitude, longitude):
-    """The state of the ZIP code nearest the point within STATE_LOOKUP_MILES, or None. Only the ZIP codes of
-    the cells around the point are measured: measuring all 42,000 (zipcodes.filter_by_coordinates) took
-    12-25 ms of every search near a browser's location."""
-    band = STATE_LOOKUP_MILES / 68.7 + 0.01  # degrees of latitude: one is at least 68.7 miles long
-    widest = abs(latitude) + band
-    reach = 180.0 if widest >= 89 else min(180.0, band / math.cos(math.radians(widest)))
-    cells = _zip_code_cells()
-    nearest = None
-    for row in range(math.floor(latitude - band), math.floor(latitude + band) + 1):
-        for column in range(math.floor(longitude - reach), math.floor(longitude + reach) + 1):
-            for lat, lng, state in cells.get((row, (column + 180) % 360 - 180), ()):
-                miles = zipcodes.haversine(longitude, latitude, lng, lat)
-                if miles <= STATE_LOOKUP_MILES and (nearest is None or miles < nearest[0]):
-                    nearest = (miles, state)
-    return nearest[1] if nearest else None
+    nearby = zipcodes.filter_by_coordinates(latitude, longitude, STATE_LOOKUP_MILES)
+    region = None
+    if nearby:
+        nearest = min(nearby, key=lambda z: zipcodes.haversine(longitude, latitude, float(z["long"]), float(z["lat"])))
+        region = _state_region(nearest["state"])
+    return Origin(latitude=latitude, longitude=longitude, region=region)
 
 
 def great_circle(latitude, longitude, to_latitude, to_longitude, radius):

@@ -373,31 +373,3 @@ def test_coordinates_and_zip_codes_are_not_logged(client, houston, caplog):
 )
 def test_distance_in_words(miles, confidential, text):
     assert geo.describe_distance(miles, confidential) == text
-
-
-def test_the_state_of_a_browser_s_point_is_that_of_the_nearest_zip_code_within_reach():
-    """geo.nearest_zip_state measures only the ZIP codes in the cells around the point: the same state as
-    measuring every one of them, across the 180° meridian and in the far north as well."""
-    import random
-
-    def measuring_all(latitude, longitude):
-        nearby = zipcodes.filter_by_coordinates(latitude, longitude, geo.STATE_LOOKUP_MILES)
-        if not nearby:
-            return None
-        nearest = min(nearby, key=lambda z: zipcodes.haversine(longitude, latitude, float(z["long"]), float(z["lat"])))
-        return nearest["state"]
-
-    chance = random.Random(5)
-    located = [place for place in zipcodes.list_all() if place["lat"]]
-    points = [(round(chance.uniform(15, 72), 2), round(chance.uniform(-180, -60), 2)) for _ in range(30)]
-    points += [
-        (
-            round(float(place["lat"]) + chance.uniform(-0.4, 0.4), 2),
-            round(float(place["long"]) + chance.uniform(-0.4, 0.4), 2),
-        )
-        for place in chance.sample(located, 30)
-    ]
-    points += [(51.88, -176.65), (52.0, 179.9), (51.9, -179.99), (71.29, -156.79), (89.5, 10.0), (13.44, 144.79)]
-    found = [geo.nearest_zip_state(*point) for point in points]
-    assert found == [measuring_all(*point) for point in points]
-    assert sum(state is not None for state in found) > 30  # the test means something: most points are near one
