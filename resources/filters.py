@@ -413,13 +413,14 @@ class ServiceFilter(django_filters.FilterSet):
             self._around = search.Around(origin, self.radius(), self.queryset.db)
         return search.NearQuery(query, self._around, geo.elsewhere_condition(origin))
 
-    def results(self, prepare=None):
+    def results(self, prepare=None, estimate_before=None):
         """The results for a paginator: count() and slices of services in order, each slice prepared by
-        `prepare` (a function of a queryset), from the index when on_index(), else from `qs`."""
+        `prepare` (a function of a queryset), from the index when on_index(), else from `qs`. `estimate_before`:
+        as for search.SearchResults (a large total may be estimated for a page before that offset)."""
         if not self.on_index():
             return prepare(self.qs) if prepare else self.qs
         if not hasattr(self, "_results"):
-            self._results = search.SearchResults(self.index_query(), prepare)
+            self._results = search.SearchResults(self.index_query(), prepare, estimate_before)
         return self._results
 
     # Facet counts ----------------------------------------------------------------------------------------
@@ -428,8 +429,7 @@ class ServiceFilter(django_filters.FilterSet):
         """facets.Tally of the results without the filter `without` (None: the results themselves)."""
         if self.on_index():
             if without is None:  # the results' own query: what it has read for the page, it need not read again
-                results = self.results()
-                return facet_counts.Tally(*results.query.sample(results.count()))
+                return facet_counts.Tally(*self.results().sample())
             return facet_counts.Tally(*self.index_query(without).sample())
         queryset = (self.queryset_without(without) if without else self.qs).order_by()
         keys = queryset.values_list("pk", flat=True)

@@ -30,11 +30,24 @@ def home(request):
     return render(request, "resources/home.html", context)
 
 
+def _offset_asked(number, per_page):
+    """The offset of the page `number` (the "page" parameter as Paginator.get_page reads it: not a whole
+    number, page 1), or None for a number below 1, which the paginator turns into the last page."""
+    try:
+        number = int(number or 1)
+    except ValueError:
+        return 0
+    return (number - 1) * per_page if number >= 1 else None
+
+
 @require_safe
 def search(request):
     # The ZIP code or location in the query is used for this request only: never stored or logged.
     filterset = ServiceFilter(request.GET or None, queryset=Service.objects.published())
-    results = filterset.results(prepare=lambda services: services.for_cards())
+    results = filterset.results(
+        prepare=lambda services: services.for_cards(),
+        estimate_before=_offset_asked(request.GET.get("page"), settings.RESULTS_PER_PAGE),
+    )
     page = Paginator(results, settings.RESULTS_PER_PAGE).get_page(request.GET.get("page"))
     services = load_cards(list(page.object_list))
     facets = filterset.facets()
@@ -56,6 +69,8 @@ def search(request):
         "facets": facets,
         # With very many results, how they are ordered (search.IndexQuery.ordering); None through the queryset.
         "ordering": results.ordering() if isinstance(results, SearchResults) else None,
+        # A large total estimated from a sample (SearchResults.count): the page says "about".
+        "total_is_estimate": isinstance(results, SearchResults) and results.estimated,
         "counts_are_estimates": any(choice.approximate for choices in facets.values() for choice in choices),
         # When nothing matches, a person still gets somewhere to turn: the first hotlines in the curators'
         # order (the hotlines page lists them all).

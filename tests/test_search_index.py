@@ -1,6 +1,7 @@
 """Searching on the index alone (search.IndexQuery, ServiceFilter.results()): the same services, in the same
 order, as the queryset path; samples and tiers once results are many."""
 
+import math
 from urllib.parse import urlencode
 
 import pytest
@@ -12,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from resources import facets, search
 from resources.filters import ServiceFilter
 from resources.models import Service, ServiceArea
+from resources.templatetags.directory import rounded
 
 from .conftest import make_area, make_language, make_service
 from .world import build_world
@@ -200,7 +202,7 @@ def test_a_facet_sized_by_the_planners_guess_counts_as_one_sized_by_a_count(many
         counted["times"] = counted.get("times", 0) + 1
         return original_count(self)
 
-    monkeypatch.setattr(search.IndexQuery, "estimate", lambda self: guess)
+    monkeypatch.setattr(search.IndexQuery, "probe", lambda self: (guess, None))  # as PostgreSQL's
     monkeypatch.setattr(search.IndexQuery, "count", count)
     found = filterset({"q": "harbor", "need": "legal-aid"})
     need = {choice.value: choice for choice in found.facets()["need"]}["emergency-shelter"]
@@ -442,3 +444,106 @@ def test_a_query_of_the_index_with_no_clause_keeps_to_public_services(world, hou
     assert not hidden & set(bare.ids_of_matches())
     if not hours:
         assert bare.ids_of_matches()
+
+
+# --- An estimated total on the results page (SearchResults.count with estimate_before) ----------------------
+
+
+@pytest.fixture
+def estimating(many, monkeypatch):
+    """The sixty-four services of `many` made a large set, sampled in the buckets of about half of them (their
+    ids, so the buckets, depend on the tests run before). Returns the estimate of their number."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", 10)
+    monkeypatch.setattr(search, "ESTIMATE_FROM", 1)
+    monkeypatch.setattr(search, "ESTIMATE_SAMPLE_MIN", 5)
+    monkeypatch.setattr(search.IndexQuery, "probe", lambda self: (64, None))  # a guess, as PostgreSQL's
+    buckets = sorted(service.pk % search.SAMPLE_BUCKETS for service in many)[32] + 1
+    monkeypatch.setattr(search, "_buckets", lambda total: buckets)
+    sampled = sum(1 for service in many if service.pk % search.SAMPLE_BUCKETS < buckets)
+    return round(sampled * search.SAMPLE_BUCKETS / buckets)
+
+
+def test_a_large_total_is_estimated_from_the_sample_for_the_first_pages(many, estimating):
+    expected = estimating
+    results = filterset({"q": "harbor"}).results(estimate_before=20)
+    assert (results.count(), results.estimated) == (expected, True)
+    # The same services, in the same order, as with the exact count (both tiers are listed newest first).
+    assert [service.pk for service in results[20:40]] == by_index({"q": "harbor"})[20:40]
+
+
+@pytest.mark.parametrize("page", [-1, 0, "last", 9999])
+def test_a_page_near_the_end_counts_every_match(many, estimating, client, page):
+    """A page past ESTIMATE_SHARE of the estimate, or one the paginator turns into the last page (below 1,
+    very far), is shown with the exact total; not a whole number is page 1, estimated."""
+    estimate = estimating
+    far = math.ceil(search.ESTIMATE_SHARE * estimate)
+    results = filterset({"q": "harbor"}).results(estimate_before=far)
+    assert (results.count(), results.estimated) == (64, False)
+    body = client.get("/search/", {"q": "harbor", "page": page}).content.decode()
+    if page == "last":
+        assert f"About {rounded(estimate)} results" in body
+        assert "Page 1 of about" in body
+    else:
+        assert "64 results" in body and "About" not in body
+        assert "Page 4 of 4" in body  # the last page, where the paginator says it is
+
+
+def test_the_results_page_says_about_and_the_api_stays_exact(many, estimating, client):
+    estimate = estimating
+    body = client.get("/search/", {"q": "harbor"}).content.decode()
+    assert f"About {rounded(estimate)} results" in body
+    pages = -(-estimate // 20)
+    assert f"Page 1 of about {rounded(pages)}" in body
+    assert client.get("/api/services", {"search": "harbor"}).json()["total_items"] == 64
+
+
+def test_a_set_the_sample_reads_whole_is_counted_by_it(many):
+    """Up to EXACT_LIMIT matches are all read for the facet counts: their number is the count, no COUNT."""
+    results = filterset({"q": "harbor"}).results(estimate_before=0)
+    with CaptureQueriesContext(connection) as captured:
+        assert (results.count(), results.estimated) == (64, False)
+    assert not [query for query in captured if "count(" in query["sql"].lower()]
+    body_total = filterset({"q": "harbor", "need": "legal-aid"}).results(estimate_before=0)
+    assert body_total.count() == 32
+
+
+def test_a_set_below_estimate_from_is_counted(many, estimating, monkeypatch):
+    monkeypatch.setattr(search, "ESTIMATE_FROM", 10_000)
+    results = filterset({"q": "harbor"}).results(estimate_before=0)
+    assert (results.count(), results.estimated) == (64, False)
+
+
+def test_a_sample_too_small_to_trust_leaves_the_total_counted(many, estimating, monkeypatch):
+    monkeypatch.setattr(search, "ESTIMATE_SAMPLE_MIN", 10_000)
+    results = filterset({"q": "harbor"}).results(estimate_before=0)
+    assert (results.count(), results.estimated) == (64, False)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's guess is its planner's, without rows")
+def test_sqlite_samples_a_large_set_from_its_probe(many, monkeypatch):
+    """The probe's rows hold the sample's buckets: they are the sample, no statement more."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", 10)
+    monkeypatch.setattr(search, "SAMPLE_TARGET", 2)
+    monkeypatch.setattr(search, "PROBE_BUCKETS", search.SAMPLE_BUCKETS)  # the probe: every match
+    query = filterset({"q": "harbor"}).index_query()
+    with CaptureQueriesContext(connection) as captured:
+        rows, scale = query.sample()
+    assert len(captured) == 1
+    buckets = round(search.SAMPLE_BUCKETS / scale)
+    assert buckets < search.SAMPLE_BUCKETS
+    assert sorted(rows) == sorted(query.sampled(buckets).keys())
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's guess is its planner's, without rows")
+def test_sqlite_reads_the_sample_of_a_probe_that_fills_probe_rows(many, monkeypatch):
+    """A probe of PROBE_ROWS is cut short: it only says the set is at least that large, and the sample is read."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", 5)
+    monkeypatch.setattr(search, "SAMPLE_TARGET", 2)
+    monkeypatch.setattr(search, "PROBE_BUCKETS", search.SAMPLE_BUCKETS)
+    monkeypatch.setattr(search, "PROBE_ROWS", 10)
+    query = filterset({"q": "harbor"}).index_query()
+    assert query.probe() == (10, None)
+    rows, scale = query.sample()
+    buckets = -(-search.SAMPLE_BUCKETS * 2 // 10)
+    assert scale == search.SAMPLE_BUCKETS / buckets
+    assert sorted(rows) == sorted(query.sampled(buckets).keys())

@@ -7,6 +7,7 @@ from django.utils.formats import number_format
 from django.utils.translation import get_language, gettext, override
 
 from .. import cards, geo, phones
+from ..facets import estimate
 
 register = template.Library()
 
@@ -80,6 +81,12 @@ def phone_display(number):
 def grouped(number):
     """A count with the visitor's language's thousands separator: "82,143", never "82143"."""
     return number_format(number, force_grouping=True)
+
+
+@register.filter
+def rounded(number):
+    """A count estimated from a sample, to two significant figures and grouped: 75,123 is "75,000"."""
+    return grouped(estimate(number))
 
 
 @register.filter
