@@ -560,8 +560,9 @@ INDEX_SCAN_ROWS = 10_000
 FEW_BUCKETS = 64
 # The results page (not the API, whose total_items stays exact) says "about N results" for a set its sample
 # says holds at least ESTIMATE_FROM, when that sample holds at least ESTIMATE_SAMPLE_MIN of them and the page
-# asked for lies in the first ESTIMATE_SHARE of them (SearchResults.count).
-ESTIMATE_FROM = 10_000
+# asked for lies in the first ESTIMATE_SHARE of them (SearchResults.count). Twice EXACT_LIMIT: an estimate off
+# by a sample's error never puts a set on the wrong side of it (ranked, or in tiers).
+ESTIMATE_FROM = 2 * EXACT_LIMIT
 ESTIMATE_SAMPLE_MIN = SAMPLE_TARGET // 4
 ESTIMATE_SHARE = 0.75
 # The keys of the services the public may see, and of every other one (migrations 0007 and 0015).
