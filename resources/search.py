@@ -556,8 +556,10 @@ PROBE_ROWS = 2 * SAMPLE_TARGET
 # table of at least INDEX_SCAN_ROWS rows (_PostgresqlIndex.counted).
 INDEX_SCAN_SHARE = 0.5
 INDEX_SCAN_ROWS = 10_000
-# A sample of up to this many buckets is asked for by its keys, a larger one by the ids' modulo.
+# A sample of up to this many buckets is asked for by its keys, a larger one by the ids: on PostgreSQL as
+# ranges of ids while they span up to RANGE_BLOCKS blocks of SAMPLE_BUCKETS ids (_PostgresqlIndex).
 FEW_BUCKETS = 64
+RANGE_BLOCKS = 128
 # The results page (not the API, whose total_items stays exact) says "about N results" for a set its sample
 # says holds at least ESTIMATE_FROM, when that sample holds at least ESTIMATE_SAMPLE_MIN of them and the page
 # asked for lies in the first ESTIMATE_SHARE of them (SearchResults.count). Twice EXACT_LIMIT: an estimate off
@@ -1058,9 +1060,22 @@ class _PostgresqlIndex:
         if query.buckets and query.buckets > FEW_BUCKETS:
             # The same services as the bucket keys (kb0, kb1...), told from the id: a tsquery of hundreds of
             # alternatives costs more to match, row by row, than the rest of the conditions. A few keys are
-            # better (above): the keys' index then finds the sample's rows without reading the others.
-            self.conditions.append("d.rowid %% %s < %s")
-            self.params += [SAMPLE_BUCKETS, query.buckets]
+            # better (above): the keys' index then finds the sample's rows without reading the others. The ids
+            # of the first buckets are the first of each block of SAMPLE_BUCKETS ids: as ranges, the primary
+            # key's index finds them, and the planner reads only the rows that are in both (10 instead of
+            # 26 ms for 975 of 3,754 with "help" in Spanish for women, at 100,000 services), where the modulo
+            # read every match. Ranges are for up to RANGE_BLOCKS blocks; the planner takes longer over more.
+            blocks = self._id_blocks()
+            if blocks <= RANGE_BLOCKS:
+                self.conditions.append("(" + " OR ".join(["(d.rowid >= %s AND d.rowid < %s)"] * blocks) + ")")
+                self.params += [
+                    bound
+                    for block in range(blocks)
+                    for bound in (block * SAMPLE_BUCKETS, block * SAMPLE_BUCKETS + query.buckets)
+                ]
+            else:
+                self.conditions.append("d.rowid %% %s < %s")
+                self.params += [SAMPLE_BUCKETS, query.buckets]
         if query.ids is not None:
             self.conditions.append("d.rowid = ANY(%s)")
             self.params.append(query.ids)
@@ -1110,6 +1125,13 @@ class _PostgresqlIndex:
         if not hasattr(self, "_estimate"):
             self._estimate = self.estimate()
         return self._estimate
+
+    def _id_blocks(self):
+        """How many blocks of SAMPLE_BUCKETS ids the index table's ids span, once per search."""
+        if "id blocks" not in self.query.shared:
+            (highest,) = self.query._run("SELECT max(rowid) FROM resources_searchdocument", [])[0]
+            self.query.shared["id blocks"] = (highest or 0) // SAMPLE_BUCKETS + 1
+        return self.query.shared["id blocks"]
 
     def _table_rows(self):
         """How many rows the planner thinks the index table holds (-1 if never analysed), once per search."""
@@ -1290,7 +1312,9 @@ class _Parts:
 
     def probe(self):
         probes = [part.probe() for part in self.parts]
-        rows = None if any(rows is None for _guess, rows in probes) else [row for _guess, rows in probes for row in rows]
+        rows = (
+            None if any(rows is None for _guess, rows in probes) else [row for _guess, rows in probes for row in rows]
+        )
         return sum(guess for guess, _rows in probes), rows
 
     def count(self):

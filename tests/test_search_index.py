@@ -143,15 +143,34 @@ def expected_estimate(services, buckets, has):
     return facets.estimate(len(sampled) * search.SAMPLE_BUCKETS / buckets) if sampled else None
 
 
-@pytest.mark.parametrize("few_buckets", [0, 1024], ids=["buckets-by-modulo", "buckets-by-key"])
-def test_a_sample_holds_the_matches_of_its_buckets(many, monkeypatch, few_buckets):
-    """A sample's buckets are asked for by their keys when few, else by the id's modulo: the same services."""
+@pytest.mark.parametrize(
+    ("few_buckets", "range_blocks"), [(0, 0), (0, 10**6), (1024, 0)], ids=["by-modulo", "by-id-ranges", "by-key"]
+)
+def test_a_sample_holds_the_matches_of_its_buckets(many, monkeypatch, few_buckets, range_blocks):
+    """A sample's buckets are asked for by their keys when few, else by the ids (their modulo, or on PostgreSQL
+    the ranges of the first ids of each block): the same services."""
     monkeypatch.setattr(search, "FEW_BUCKETS", few_buckets)
+    monkeypatch.setattr(search, "RANGE_BLOCKS", range_blocks)
     query = filterset({"q": "harbor"}).index_query()
     for buckets in sorted({1, *(service.pk % search.SAMPLE_BUCKETS for service in many[10:14])}):
         rows = query.sampled(buckets).keys()  # [(id, keys)]
         sampled = {row[0] for row in rows}
         assert sampled == {service.pk for service in many if service.pk % search.SAMPLE_BUCKETS < buckets}
+
+
+@pytest.mark.parametrize("range_blocks", [0, 10**6], ids=["by-modulo", "by-id-ranges"])
+def test_a_sample_by_ids_spans_every_block_of_ids(many, monkeypatch, range_blocks):
+    """Blocks of 8 ids instead of 1,024 (the ids alone tell a sample's buckets here, not their keys): the
+    sixty-four services span eight blocks or more, and the first ids of each are in the sample."""
+    monkeypatch.setattr(search, "FEW_BUCKETS", 0)
+    monkeypatch.setattr(search, "RANGE_BLOCKS", range_blocks)
+    monkeypatch.setattr(search, "SAMPLE_BUCKETS", 8)
+    query = filterset({"q": "harbor"}).index_query()
+    for buckets in (1, 3, 7):
+        rows = query.sampled(buckets).keys()  # [(id, keys)]
+        sampled = {row[0] for row in rows}
+        assert sampled == {service.pk for service in many if service.pk % 8 < buckets}
+        assert len({pk // 8 for pk in sampled}) >= 8
 
 
 def test_many_results_are_counted_on_a_sample_and_said_to_be_estimates(many, needs, monkeypatch):
@@ -484,7 +503,8 @@ def test_a_page_near_the_end_counts_every_match(many, estimating, client, page):
         assert f"About {rounded(estimate)} results" in body
         assert "Page 1 of about" in body
     else:
-        assert "64 results" in body and "About" not in body
+        assert "64 results" in body
+        assert "About" not in body
         assert "Page 4 of 4" in body  # the last page, where the paginator says it is
 
 
