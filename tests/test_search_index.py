@@ -567,3 +567,13 @@ def test_sqlite_reads_the_sample_of_a_probe_that_fills_probe_rows(many, monkeypa
     buckets = -(-search.SAMPLE_BUCKETS * 2 // 10)
     assert scale == search.SAMPLE_BUCKETS / buckets
     assert sorted(rows) == sorted(query.sampled(buckets).keys())
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's guess is its planner's, without rows")
+def test_sqlite_counts_the_probe_of_a_search_without_words(many, monkeypatch):
+    """Without words the probe's buckets are counted (cheaper than their keys), and sampled on their own."""
+    monkeypatch.setattr(search, "PROBE_BUCKETS", search.SAMPLE_BUCKETS)
+    with_words = filterset({"q": "harbor", "need": "legal-aid"}).index_query().probe()
+    without = filterset({"need": "legal-aid"}).index_query().probe()
+    assert sorted(row[0] for row in with_words[1]) == sorted(s.pk for s in many if s.name[-1] in "13579")
+    assert without == (int(32 - 2 * 32**0.5), None)
