@@ -152,7 +152,8 @@ def test_a_sample_holds_the_matches_of_its_buckets(many, monkeypatch, few_bucket
     monkeypatch.setattr(search, "FEW_BUCKETS", few_buckets)
     monkeypatch.setattr(search, "RANGE_BLOCKS", range_blocks)
     query = filterset({"q": "harbor"}).index_query()
-    for buckets in sorted({1, *(service.pk % search.SAMPLE_BUCKETS for service in many[10:14])}):
+    # Up to and with the buckets of a few of them (0 buckets would be no sample at all).
+    for buckets in sorted({1, *(service.pk % search.SAMPLE_BUCKETS + 1 for service in many[10:14])}):
         rows = query.sampled(buckets).keys()  # [(id, keys)]
         sampled = {row[0] for row in rows}
         assert sampled == {service.pk for service in many if service.pk % search.SAMPLE_BUCKETS < buckets}
@@ -517,14 +518,15 @@ def test_the_results_page_says_about_and_the_api_stays_exact(many, estimating, c
     assert client.get("/api/services", {"search": "harbor"}).json()["total_items"] == 64
 
 
-def test_a_set_the_sample_reads_whole_is_counted_by_it(many):
-    """Up to EXACT_LIMIT matches are all read for the facet counts: their number is the count, no COUNT."""
+def test_a_set_guessed_small_is_counted_and_then_sampled_with_its_count(many):
+    """A set guessed smaller than ESTIMATE_FROM is counted first, as without estimates: a sample sized by a guess
+    too small would be read whole, found too large, counted, and read again."""
     results = filterset({"q": "harbor"}).results(estimate_before=0)
     with CaptureQueriesContext(connection) as captured:
         assert (results.count(), results.estimated) == (64, False)
-    assert not [query for query in captured if "count(" in query["sql"].lower()]
-    body_total = filterset({"q": "harbor", "need": "legal-aid"}).results(estimate_before=0)
-    assert body_total.count() == 32
+        rows, scale = results.sample()
+    assert len([query for query in captured if "count(" in query["sql"].lower()]) == 1
+    assert (len(rows), scale) == (64, 1.0)
 
 
 def test_a_set_below_estimate_from_is_counted(many, estimating, monkeypatch):

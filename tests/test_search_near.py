@@ -3,6 +3,7 @@ the same order and at the same distances, as the queryset path (geo.nearest_firs
 places and areas; the index's keys follow places as they gain or lose coordinates."""
 
 import datetime
+import math
 import re
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -563,3 +564,38 @@ def test_a_confidential_place_just_outside_the_circle_s_box_is_found_where_its_g
     data = {"lat": "29.70", "lon": "-95.37", "within": "10"}
     same(by_index(data), by_queryset(data))
     assert "Margin Shelter" in dict(by_index(data))
+
+
+def test_many_results_near_a_point_are_estimated_from_their_parts_in_the_sample(around, monkeypatch):
+    """The results page's total near a point (SearchResults.count with estimate_before): those in the cells wholly
+    within reach and those from elsewhere as their share of the sample says, those at the edge counted. The
+    first page is still the queryset's; a page past the estimate's first three quarters counts them all."""
+    for number in range(40):
+        located(f"Spread Clinic {number}", point_at(DOWNTOWN, 0.5 + number * 0.6, number * 37))
+    data = {"near": "77002", "within": "50"}
+    expected = by_queryset(data)
+    near = filterset(data).index_query()
+    found = parts(near)
+    assert found["inner"]
+    assert found["far"]
+    monkeypatch.setattr(search, "EXACT_LIMIT", 2)
+    monkeypatch.setattr(search, "ESTIMATE_FROM", 1)
+    monkeypatch.setattr(search, "ESTIMATE_SAMPLE_MIN", 1)
+    monkeypatch.setattr(search.IndexQuery, "probe", lambda self: (64, None))  # a guess, as PostgreSQL's
+    every = sorted(found["inner"] | found["edge"] | found["far"])
+    half = sorted(sid % search.SAMPLE_BUCKETS for sid in every)[len(every) // 2]
+    monkeypatch.setattr(search, "_buckets", lambda total: half)
+    scale = search.SAMPLE_BUCKETS / half
+
+    def estimate(ids):
+        sampled = sum(1 for sid in ids if sid % search.SAMPLE_BUCKETS < half)
+        return round(sampled * scale) if sampled else None
+
+    inner = estimate(found["inner"])
+    far = estimate(found["far"]) or len(found["far"])
+    assert inner is not None
+    results = filterset(data).results(estimate_before=0)
+    assert (results.count(), results.estimated) == (inner + len(found["edge"]) + far, True)
+    same([(service.name, service.distance) for service in results[0:2]], expected[0:2])
+    deep = filterset(data).results(estimate_before=math.ceil(search.ESTIMATE_SHARE * inner))
+    assert (deep.count(), deep.estimated) == (len(expected), False)
