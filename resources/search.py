@@ -1552,14 +1552,15 @@ class SearchResults:
         return self._count
 
     def _estimate(self):
-        """The total as the sample tells it (every match, when it read them all), or None. A set guessed smaller
-        than ESTIMATE_FROM is counted, and then sampled, as before estimates: its sample read first would be
-        sized by the guess, which may be too small (PostgreSQL's planner's often is: a set of 4,000 near
-        10001 was then read up to EXACT_LIMIT, found larger, counted, and sampled)."""
+        """The total as the sample tells it (every match, when it read them all), or None. A set guessed to hold
+        at most EXACT_LIMIT is counted, and then sampled, as without estimates: a sample read first would read
+        it whole, and when the guess was too small (PostgreSQL's planner's often is: 4,160 near 10001), find it
+        larger, count it, and read a sample of it again. A larger guess sizes the sample; a set it then says
+        is smaller than ESTIMATE_FROM is counted after it, at no more cost than before it."""
         if self.estimate_before is None:
             return None
         probed = self.query.probe()
-        if probed[0] < ESTIMATE_FROM:
+        if probed[0] <= EXACT_LIMIT:
             return None
         self._sample = self.query.sample(probed=probed)
         found = self.query.estimated_count(self._sample, self.estimate_before)

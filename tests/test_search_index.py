@@ -519,7 +519,7 @@ def test_the_results_page_says_about_and_the_api_stays_exact(many, estimating, c
 
 
 def test_a_set_guessed_small_is_counted_and_then_sampled_with_its_count(many):
-    """A set guessed smaller than ESTIMATE_FROM is counted first, as without estimates: a sample sized by a guess
+    """A set guessed to hold at most EXACT_LIMIT is counted first, as without estimates: a sample sized by a guess
     too small would be read whole, found too large, counted, and read again."""
     results = filterset({"q": "harbor"}).results(estimate_before=0)
     with CaptureQueriesContext(connection) as captured:
