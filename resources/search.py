@@ -1481,6 +1481,13 @@ class NearQuery:
     def probe(self):
         return _Parts(self._parts()).probe()
 
+    @property
+    def estimates_pay(self):
+        """Whether probing the parts to estimate their total (SearchResults.count) costs less than counting them:
+        not on SQLite with words, where the probe of each part reads the whole list of each word, as counting
+        it does (8 ms more than counting for "legal" near 10001 at 100,000 services)."""
+        return not (self.query.vendor == "sqlite" and self.concepts)
+
     def sample(self, total=None, probed=None):
         """As IndexQuery.sample, over the three parts (a sample of each in the same buckets)."""
         return _sample(_Parts(self._parts()), total, probed)
@@ -1557,7 +1564,7 @@ class SearchResults:
         it whole, and when the guess was too small (PostgreSQL's planner's often is: 4,160 near 10001), find it
         larger, count it, and read a sample of it again. A larger guess sizes the sample; a set it then says
         is smaller than ESTIMATE_FROM is counted after it, at no more cost than before it."""
-        if self.estimate_before is None:
+        if self.estimate_before is None or not getattr(self.query, "estimates_pay", True):
             return None
         probed = self.query.probe()
         if probed[0] <= EXACT_LIMIT:

@@ -599,3 +599,22 @@ def test_many_results_near_a_point_are_estimated_from_their_parts_in_the_sample(
     same([(service.name, service.distance) for service in results[0:2]], expected[0:2])
     deep = filterset(data).results(estimate_before=math.ceil(search.ESTIMATE_SHARE * inner))
     assert (deep.count(), deep.estimated) == (len(expected), False)
+
+
+def test_sqlite_counts_the_parts_of_a_distance_search_with_words(around, monkeypatch):
+    """On SQLite, with words, a distance search's total is counted: probing each part would read each word's
+    whole list, as counting does. Without words, or on PostgreSQL (its planner's guess), it may be estimated."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", 2)
+    monkeypatch.setattr(search, "ESTIMATE_FROM", 1)
+    monkeypatch.setattr(search, "ESTIMATE_SAMPLE_MIN", 1)
+    probes = []
+    probe = search.NearQuery.probe
+    monkeypatch.setattr(search.NearQuery, "probe", lambda self: probes.append(self) or probe(self))
+    with_words = filterset({"near": "77002", "q": "clinic"}).results(estimate_before=0)
+    with_words.count()
+    if connection.vendor == "sqlite":
+        assert not probes
+        assert with_words.count() == len(by_queryset({"near": "77002", "q": "clinic"}))
+    else:
+        assert len(probes) == 1
+    assert filterset({"near": "77002"}).index_query().estimates_pay
