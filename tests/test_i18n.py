@@ -396,3 +396,24 @@ def test_countries_regions_and_languages_are_named_in_the_language_of_the_page(c
     assert "Español" in search
     # What is stored stays English: a language's name in the database and in the HSDS export.
     assert listing.languages.get(code="es").name == "Spanish"
+
+
+# gettext("...") and its kin with a plain literal, wherever they are: xgettext does not look inside f-strings,
+# so `makemessages --no-obsolete` drops the strings of result cards built there (resources/cards.py) from the
+# catalogues as if no longer used.
+_MARKED = re.compile(
+    r"""\b(?:gettext|gettext_lazy|_|pgettext)\(\s*(?:(["'])[^"']*\1,\s*)?(?:"((?:[^"\\]|\\.)+)"|'((?:[^'\\]|\\.)+)')\s*\)"""
+)
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_strings_marked_in_python_even_inside_f_strings_are_translated(language, settings):
+    marked = set()
+    for name in ("resources", "partners", "directory"):
+        for path in (Path(settings.BASE_DIR) / name).rglob("*.py"):
+            if "migrations" not in path.parts:
+                for _context, double, single in _MARKED.findall(path.read_text()):
+                    marked.add((double or single).replace('\\"', '"').replace("\\'", "'"))
+    assert {"Add to shortlist", "Text"} <= marked  # the scan finds the cards' strings, in either quotes
+    committed = {msgid for _f, msgid, _p, _s in read_po(LOCALE / language / "LC_MESSAGES" / "django.po")}
+    assert sorted(marked - committed) == []
