@@ -1548,7 +1548,7 @@ class SearchResults:
         """How many results there are. With `estimate_before`, the facets' sample of the results is read first,
         and a set it says is large (ESTIMATE_FROM) is not counted one by one: its total is the sample's, scaled
         up (the page says "about", as for the facet counts). Counting every match read most of a search for a
-        common word on PostgreSQL (the rows of 75,000 services with "help": 78 ms at 100,000 services), and of
+        common word on PostgreSQL (the rows of the 82,000 services with "help": 78-86 ms at 100,000), and of
         one of three quarters of the directory at 1,000,000 on SQLite (146 ms). Over the benchmark's searches at
         100,000 services the estimate is off by 3.5 in 100 on average, 14 at most: a sample holds the first ids
         of each block of 1,024, and listings close in id are often close on the map (a search in one state is
