@@ -724,13 +724,6 @@ class IndexQuery:
             sql, params = f"{sql} LIMIT %s", [*params, limit]
         return [(sid, self.engine.split(keys)) for sid, keys in self._run(sql, params)]
 
-    def estimate(self):
-        """About how many matches there are, guessed without counting them all: by PostgreSQL's planner, by
-        counting a few sample buckets on SQLite."""
-        if self.impossible:
-            return 0
-        return self.engine.estimate()
-
     def estimated_count(self, sample, before):
         """(total, whether estimated) from `sample` (sample() with no total) for a page at offset `before`, or
         None: the total must be counted (SearchResults.count)."""
@@ -740,9 +733,13 @@ class IndexQuery:
         total = _estimated(len(rows), scale, before)
         return None if total is None else (total, True)
 
+    # Whether SearchResults.count may probe this query to estimate its total (NearQuery.estimates_pay).
+    estimates_pay = True
+
     def probe(self):
-        """(estimate(), and the [(id, keys)] of the matches in the first PROBE_BUCKETS sample buckets it was
-        guessed from, when those are all there are of them (SQLite: a sample of a large set, _sample); else
+        """(About how many matches there are, guessed without counting them all: by PostgreSQL's planner, from
+        a few sample buckets on SQLite; and the [(id, keys)] of the matches in those buckets, when they were
+        read and are all there are of them (SQLite, with words: a sample of a large set, _sample), else
         None)."""
         if self.impossible:
             return 0, []
@@ -1332,9 +1329,6 @@ class _Parts:
     def __init__(self, parts):
         self.parts = parts
 
-    def estimate(self):
-        return sum(part.estimate() for part in self.parts)
-
     def probe(self):
         probes = [part.probe() for part in self.parts]
         rows = (
@@ -1452,9 +1446,6 @@ class NearQuery:
         group.sort(key=lambda sid: reach[sid][0])  # a stable sort: as near, in the order just given
         return group[offset - start : offset - start + limit]
 
-    def estimate(self):
-        return _Parts(self._parts()).estimate()
-
     def estimated_count(self, sample, before):
         """As IndexQuery.estimated_count: the matches within reach in the cells wholly within reach, estimated
         from their share of the sample (those holding one of those cells' keys), if they are many and the page
@@ -1565,7 +1556,7 @@ class SearchResults:
         it whole, and when the guess was too small (PostgreSQL's planner's often is: 4,160 near 10001), find it
         larger, count it, and read a sample of it again. A larger guess sizes the sample; a set it then says
         is smaller than ESTIMATE_FROM is counted after it, at no more cost than before it."""
-        if self.estimate_before is None or not getattr(self.query, "estimates_pay", True):
+        if self.estimate_before is None or not self.query.estimates_pay:
             return None
         probed = self.query.probe()
         if probed[0] <= EXACT_LIMIT:
