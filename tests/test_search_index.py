@@ -558,15 +558,21 @@ def test_sqlite_samples_a_large_set_from_its_probe(many, monkeypatch):
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's guess is its planner's, without rows")
 def test_sqlite_reads_the_sample_of_a_probe_that_fills_probe_rows(many, monkeypatch):
-    """A probe of PROBE_ROWS is cut short: it only says the set is at least that large, and the sample is read."""
+    """A probe of PROBE_ROWS is cut short: the set is guessed from how far through the ids the probe reached, and
+    the sample is read on its own, sized by that guess."""
     monkeypatch.setattr(search, "EXACT_LIMIT", 5)
     monkeypatch.setattr(search, "SAMPLE_TARGET", 2)
     monkeypatch.setattr(search, "PROBE_BUCKETS", search.SAMPLE_BUCKETS)
     monkeypatch.setattr(search, "PROBE_ROWS", 10)
     query = filterset({"q": "harbor"}).index_query()
-    assert query.probe() == (10, None)
+    matches = sorted(query.ids_of_matches())
+    assert len(matches) > 10
+    # The tenth match is as far as the probe read, of ids up to the highest service's.
+    guess = int(10 / ((matches[9] + 1) / (Service.objects.order_by("-pk")[0].pk + 1)))
+    assert guess > len(matches) / 2
+    assert query.probe() == (guess, None)
     rows, scale = query.sample()
-    buckets = -(-search.SAMPLE_BUCKETS * 2 // 10)
+    buckets = -(-search.SAMPLE_BUCKETS * 2 // guess)
     assert scale == search.SAMPLE_BUCKETS / buckets
     assert sorted(rows) == sorted(query.sampled(buckets).keys())
 
