@@ -264,6 +264,9 @@ CACHES = {
 if env_bool("BEHIND_PROXY"):
     RATELIMIT_IP_META_KEY = "partners.antispam.forwarded_client"
 
+# Helper threads per process that read a search page's facet samples while the page reads its results
+# (resources/aside.py); 0 reads everything in the request's own thread.
+SEARCH_HELPER_THREADS = max(0, int(os.environ.get("SEARCH_HELPER_THREADS", "2")))
 # How many results a search page shows.
 RESULTS_PER_PAGE = max(1, int(os.environ.get("RESULTS_PER_PAGE", "20")))
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import facets as facet_counts
 from . import geo, regions, search
+from .aside import aside
 from .models import Service, Taxonomy, TaxonomyTerm
 from .models.details import language_label, normalise_language
 from .models.services import days_setting
@@ -425,11 +426,28 @@ class ServiceFilter(django_filters.FilterSet):
 
     # Facet counts ----------------------------------------------------------------------------------------
 
+    # The facets: each is counted over the results without its own filter, when that filter is in use.
+    FACETS = ("need", "population", "trafficking_type", "language", "delivery", "region")
+
+    def start_facets(self):
+        """On the index, begin reading the samples of the results without each facet filter in use in a helper
+        thread (aside.aside), while this one counts, ranks and loads the page's results; facets() collects them.
+        The queries are made here: only reading them is left to the helper."""
+        if hasattr(self, "_samples_aside") or not self.on_index():
+            return
+        queries = {name: self.index_query(name) for name in self.FACETS if self._in_use(name)}
+        if queries:
+            self._samples_aside = aside(
+                lambda: {name: query.sample() for name, query in queries.items()}, self.queryset.db
+            )
+
     def _tally(self, without):
         """facets.Tally of the results without the filter `without` (None: the results themselves)."""
         if self.on_index():
             if without is None:  # the results' own query: what it has read for the page, it need not read again
                 return facet_counts.Tally(*self.results().sample())
+            if hasattr(self, "_samples_aside"):
+                return facet_counts.Tally(*self._samples_aside()[without])
             return facet_counts.Tally(*self.index_query(without).sample())
         queryset = (self.queryset_without(without) if without else self.qs).order_by()
         keys = queryset.values_list("pk", flat=True)

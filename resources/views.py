@@ -48,6 +48,8 @@ def search(request):
         prepare=lambda services: services.for_cards(),
         estimate_before=_offset_asked(request.GET.get("page"), settings.RESULTS_PER_PAGE),
     )
+    # The facets' own samples are read beside the page's work (in a helper thread), collected by facets().
+    filterset.start_facets()
     page = Paginator(results, settings.RESULTS_PER_PAGE).get_page(request.GET.get("page"))
     services = load_cards(list(page.object_list))
     facets = filterset.facets()

@@ -121,6 +121,16 @@ def a_monday_noon_utc():
 
 
 @pytest.fixture(autouse=True)
+def _helper_threads_end():
+    """Each test leaves no helper thread of resources.aside behind: one would hold a database connection of its
+    own, on a database a later test empties (and the last drops)."""
+    from resources.aside import stop_helpers
+
+    yield
+    stop_helpers()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache (lists kept a few minutes, rate limits)."""
     from django.core.cache import cache

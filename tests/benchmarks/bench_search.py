@@ -442,16 +442,17 @@ def time_statement(statements):
 
 def counted_get(client, path, query):
     """(status, body, number of SQL queries) of one request, with an empty cache (the page keeps the lists of
-    what is in use a few minutes: counted cold, every request's count is comparable)."""
+    what is in use a few minutes: counted cold, every request's count is comparable). Without helper threads
+    (resources/aside.py), whose queries run on connections of their own: all are counted here."""
     from django.core.cache import cache
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, override_settings
 
     cache.clear()
 
     # The log keeps at most 9,000 queries and is only emptied when a request starts, which capturing prevents.
     connection.queries_log.clear()
-    with CaptureQueriesContext(connection) as captured:
+    with CaptureQueriesContext(connection) as captured, override_settings(SEARCH_HELPER_THREADS=0):
         status, body, _seconds = client.get(path, query)
     return status, body, len(captured.captured_queries)
 
