@@ -16,8 +16,16 @@ from .models import Service
 
 @require_safe
 def safety(request):
+    """The advice, then the first few hotlines in the curators' order (as on the home page), their numbers ready
+    to tap, and a link to all of them: a directory with hundreds of hotlines must not list them all here."""
+    from .views import FIRST_HOTLINES
+
     hotlines = Service.objects.published().hotlines().for_listing()
-    return render(request, "resources/safety.html", {"hotlines": hotlines})
+    context = {
+        "hotlines": list(hotlines[:FIRST_HOTLINES]),
+        "more_hotlines": hotlines[FIRST_HOTLINES:].exists(),
+    }
+    return render(request, "resources/safety.html", context)
 
 
 def server_error(request, template_name="500.html"):

@@ -1,3 +1,4 @@
+import re
 from http import HTTPStatus
 
 import pytest
@@ -51,6 +52,30 @@ def test_home_shows_hotlines_with_tap_to_call_and_text(client, world):
     assert "/search/?need=legal-aid" in page
     # A child need is reached through its parent, not listed on the home page.
     assert "/search/?need=record-clearing" not in page
+
+
+def test_safety_page_shows_the_first_hotlines_and_links_to_the_rest(client, world):
+    from resources.views import FIRST_HOTLINES
+
+    page = html(client, "/safety/")
+    assert "National Trafficking Line" in page
+    assert 'href="tel:+18883737888"' in page
+    assert "All hotlines and what happens when you reach out" in page
+    # With many more hotlines, only the first few in the curators' order are listed (a directory may hold
+    # hundreds), in as many queries as before, and the link says there are more.
+    few, _page = _query_count(client, "/safety/")
+    for number in range(FIRST_HOTLINES + 3):
+        service = make_service(name=f"Zeta line {number:02}")
+        make_hotline(service)
+        make_phone(service=service, number=f"+1888555{number:04}")
+    queries, page = _query_count(client, "/safety/")
+    assert queries == few
+    listed = re.findall(r"<h3><a [^>]*>([^<]+)</a></h3>", page)
+    assert len(listed) == FIRST_HOTLINES
+    assert listed[0] == "National Trafficking Line"
+    assert "Zeta line 00" in page
+    assert f"Zeta line {FIRST_HOTLINES + 2:02}" not in page
+    assert "More hotlines, and what happens when you reach out" in page
 
 
 def test_search_page_lists_the_matches_and_not_the_others(client, world):
