@@ -266,7 +266,7 @@ if env_bool("BEHIND_PROXY"):
 
 # Helper threads per process that read a search page's facet samples while the page reads its results
 # (resources/aside.py); 0 reads everything in the request's own thread.
-SEARCH_HELPER_THREADS = max(0, int(os.environ.get("SEARCH_HELPER_THREADS", "2")))
+SEARCH_HELPER_THREADS = max(0, int(os.environ.get("SEARCH_HELPER_THREADS", "1")))
 # How many results a search page shows.
 RESULTS_PER_PAGE = max(1, int(os.environ.get("RESULTS_PER_PAGE", "20")))
 

@@ -9,9 +9,11 @@ labour trafficking 112 → 95 (with and without helpers in turn, in one process;
 unchanged, and on a loaded machine, with no core to spare, the gain goes).
 
 A helper thread has its own database connection (Django keeps one per thread), kept as long as a request's
-(CONN_MAX_AGE) and checked before and after each piece of work, as a request's is. It sees only what is
-committed, so work asked for inside a transaction (a test's, or ATOMIC_REQUESTS) runs at once in the asking
-thread instead, as it does when SEARCH_HELPER_THREADS is 0.
+(CONN_MAX_AGE) and checked before and after each piece of work, as a request's is: SEARCH_HELPER_THREADS more
+connections per process (one by default: a request hands over one piece of work). A helper sees only what is
+committed, so work asked for inside a transaction (a test's, or ATOMIC_REQUESTS) is done by the asking thread
+when it asks for the result, in the order it would have been without helpers, as when SEARCH_HELPER_THREADS
+is 0.
 """
 
 import os
@@ -39,19 +41,12 @@ def _helpers():
 
 def aside(function, using="default"):
     """Start `function()` in a helper thread, and return a function that waits for its result (and raises what
-    it raised). `function()` runs at once, here, when a helper would not see what this thread sees (inside a
-    transaction on `using`) or when helpers are off."""
-    if settings.SEARCH_HELPER_THREADS <= 0 or connections[using].in_atomic_block:
-        try:
-            result = function()
-        except Exception as error:  # raised when the result is asked for, as a helper's would be
-            failure = error
-
-            def fail():
-                raise failure
-
-            return fail
-        return lambda: result
+    it raised). The asking thread does the work itself, when the result is asked for, if a helper would not see
+    what it sees (inside a transaction on `using`), if helpers are off, or if no helper has started on it by
+    then (all busy with other requests' work: waiting for one would be slower than doing it)."""
+    connection = connections[using]
+    if settings.SEARCH_HELPER_THREADS <= 0 or connection.in_atomic_block or not connection.get_autocommit():
+        return _in_turn(function)
     language = translation.get_language()
 
     def work():
@@ -62,7 +57,28 @@ def aside(function, using="default"):
         finally:
             close_old_connections()
 
-    return _helpers().submit(work).result
+    future = _helpers().submit(work)
+    here = _in_turn(function)
+    return lambda: here() if future.cancel() else future.result()
+
+
+def _in_turn(function):
+    """A function that does `function()` the first time it is called and returns its result (or raises what it
+    raised) every time."""
+    done = []
+
+    def result():
+        if not done:
+            try:
+                done.append((True, function()))
+            except Exception as error:
+                done.append((False, error))
+        succeeded, value = done[0]
+        if not succeeded:
+            raise value
+        return value
+
+    return result
 
 
 def stop_helpers():
@@ -82,6 +98,8 @@ def stop_helpers():
         connections.close_all()
         everyone.wait(timeout=30)
 
-    for done in [pool.submit(close) for _ in range(threads)]:
-        done.result()
-    pool.shutdown(wait=True)
+    try:
+        for done in [pool.submit(close) for _ in range(threads)]:
+            done.result()
+    finally:
+        pool.shutdown(wait=True)

@@ -32,8 +32,10 @@ def test_inside_a_transaction_the_work_is_done_at_once_in_this_thread():
     assert connection.in_atomic_block
     ran = []
     result = aside(lambda: ran.append(here()) or _where_and_what())
-    assert ran == [here()]  # done already, before the result is asked for
+    assert ran == []  # done when the result is asked for, in the order it would be without helpers
     assert result() == (here(), "en", 1)
+    assert result() == (here(), "en", 1)
+    assert ran == [here()]  # once
 
 
 @pytest.mark.django_db
@@ -73,6 +75,40 @@ def test_a_helpers_failure_is_raised_in_the_asking_thread():
 def test_with_no_helper_threads_the_work_is_done_here():
     result = aside(_where_and_what)
     assert result()[0] == here()
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(SEARCH_HELPER_THREADS=1)
+def test_work_no_helper_has_started_is_done_by_the_asker_rather_than_waited_for():
+    """The only helper is busy (with another request's work, say): waiting for it would be slower."""
+    release, busy = threading.Event(), threading.Event()
+    blocker = aside(lambda: (busy.set(), release.wait(10)))
+    assert busy.wait(10)
+    ran = []
+    queued = aside(lambda: ran.append(here()) or "done")
+    assert queued() == "done"
+    assert queued() == "done"
+    assert ran == [here()]
+    release.set()
+    assert blocker()[1] is True
+    # Once the helper is free again, it takes the next piece of work.
+    started = threading.Event()
+    later = aside(lambda: started.set() or here())
+    assert started.wait(10)
+    assert later() != here()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_a_transaction_begun_by_turning_autocommit_off_the_work_is_done_in_this_thread():
+    connection.set_autocommit(False)
+    try:
+        assert not connection.in_atomic_block
+        make_service(name="Uncommitted")
+        result = aside(_where_and_what)
+        assert result() == (here(), "en", 1)  # a helper would have seen no service
+    finally:
+        connection.rollback()
+        connection.set_autocommit(True)
 
 
 @pytest.mark.django_db(transaction=True)
