@@ -20,7 +20,7 @@ def safety(request):
     to tap, and a link to all of them: a directory with hundreds of hotlines must not list them all here."""
     from .views import FIRST_HOTLINES
 
-    hotlines = Service.objects.published().hotlines().for_listing()
+    hotlines = Service.objects.published().hotlines().prefetch_related("phones")  # all the list shows
     context = {
         "hotlines": list(hotlines[:FIRST_HOTLINES]),
         "more_hotlines": hotlines[FIRST_HOTLINES:].exists(),
