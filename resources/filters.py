@@ -446,8 +446,9 @@ class ServiceFilter(django_filters.FilterSet):
         if self.on_index():
             if without is None:  # the results' own query: what it has read for the page, it need not read again
                 return facet_counts.Tally(*self.results().sample())
-            if hasattr(self, "_samples_aside"):
-                return facet_counts.Tally(*self._samples_aside()[without])
+            read_aside = self._samples_aside() if hasattr(self, "_samples_aside") else {}
+            if without in read_aside:  # (a facet start_facets does not know is read here)
+                return facet_counts.Tally(*read_aside[without])
             return facet_counts.Tally(*self.index_query(without).sample())
         queryset = (self.queryset_without(without) if without else self.qs).order_by()
         keys = queryset.values_list("pk", flat=True)

@@ -182,3 +182,12 @@ def test_the_search_page_is_the_same_with_and_without_helpers(tagged, client):
     assert beside.status_code == in_turn.status_code == 200
     assert beside.content == in_turn.content
     assert b"Harbor" in beside.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_facet_in_use_that_start_facets_does_not_know_is_read_in_turn(tagged, monkeypatch):
+    data = {"need": "emergency-shelter", "region": "US-TX"}
+    with override_settings(SEARCH_HELPER_THREADS=0):
+        expected = _facets(data, started=False)
+    monkeypatch.setattr(ServiceFilter, "FACETS", ("need",))
+    assert _facets(data, started=True) == expected
