@@ -73,6 +73,8 @@ def pages(site):
     return {
         "home": "/",
         "search": "/search/?q=shelter&region=US",
+        # One long unbroken word, as pasted by mistake: echoed in the active-filter chip, it must wrap.
+        "long-word": "/search/?q=" + "x" * 300,
         "detail": f"/services/{service.uuid}/",
         "organization": f"/organizations/{organization.uuid}/",
         "hotlines": "/hotlines/",
