@@ -45,6 +45,9 @@ NAME_BOOST = 2.0
 # bm25 weights of the FTS5 columns: name, alternate_name, organization, terms, description, and the keys and
 # hours (facts for filters, never ranked).
 SQLITE_WEIGHTS = (10.0, 5.0, 5.0, 3.0, 1.0, 0.0, 0.0)
+# SQLite's index, and the same without the descriptions, where the first tier of a large result is found and
+# ranked (migration 0016; _SqliteIndex.tiered).
+SQLITE_INDEX, SQLITE_HEADINGS = "resources_searchdocument", "resources_searchheading"
 # ts_rank_cd weights of the tsvector classes D (description), C (terms), B (alternate name and
 # organization), A (name).
 POSTGRESQL_WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"
@@ -353,19 +356,17 @@ def _sqlite_text(concepts):
     return "{" + " ".join(TEXT_COLUMNS) + "} : (" + " AND ".join(_fts_concept(c) for c in concepts) + ")"
 
 
-def _sqlite_rank(concepts):
-    """The rank of a match (lower is better) as a template of `{key}` and `{assured}`, and its parameters."""
-    weights = ", ".join(str(weight) for weight in SQLITE_WEIGHTS)
+def _sqlite_rank(concepts, table=SQLITE_INDEX):
+    """The rank of a match in `table` (the index or its headings; lower is better) as a template of `{key}`
+    and `{assured}`, and its parameters."""
+    weights = ", ".join(str(weight) for weight in _SQLITE_TABLE_WEIGHTS[table])
     # Listings whose name holds the words as typed: the matches of a column-filtered query, found once.
     in_name = " AND ".join(
         "name : " + _fts_string(concept.phrases[0]) + ("*" if concept.prefix else "") for concept in concepts
     )
-    named = (
-        "(CASE WHEN {key} IN (SELECT rowid FROM resources_searchdocument "
-        f"WHERE resources_searchdocument MATCH %s) THEN {NAME_BOOST} ELSE 1.0 END)"
-    )
+    named = f"(CASE WHEN {{key}} IN (SELECT rowid FROM {table} WHERE {table} MATCH %s) THEN {NAME_BOOST} ELSE 1.0 END)"
     # bm25 is negative, better matches lower; the factors push better ones further from zero.
-    return f'bm25("resources_searchdocument", {weights}) * {named} * {_FRESHNESS}', [in_name, _fresh_since()]
+    return f'bm25("{table}", {weights}) * {named} * {_FRESHNESS}', [in_name, _fresh_since()]
 
 
 def _sqlite(queryset, concepts):
@@ -544,6 +545,15 @@ HEAVY_COLUMNS = ("name", "alternate_name", "organization", "terms")
 # SQLite's index table: the text columns, then the keys and the open hours (migration 0007); the column of
 # its content table that holds the keys.
 SQLITE_COLUMNS = (*TEXT_COLUMNS, "keys", "hours")
+# The columns of each of SQLite's two index tables, and their bm25 weights.
+_SQLITE_TABLE_COLUMNS = {
+    SQLITE_INDEX: SQLITE_COLUMNS,
+    SQLITE_HEADINGS: tuple(column for column in SQLITE_COLUMNS if column != "description"),
+}
+_SQLITE_TABLE_WEIGHTS = {
+    table: tuple(dict(zip(SQLITE_COLUMNS, SQLITE_WEIGHTS, strict=True))[column] for column in columns)
+    for table, columns in _SQLITE_TABLE_COLUMNS.items()
+}
 _SQLITE_KEYS = f"c{SQLITE_COLUMNS.index('keys')}"
 _KEY_CHARACTERS = re.compile(r"[^a-z0-9]+")
 # Up to this many ids (IndexQuery's `ids`) are looked up in SQLite's index one by one.
@@ -866,8 +876,10 @@ def _by_tier(tiers, offset, limit):
 
 
 class _SqliteIndex:
-    def __init__(self, query):
+    def __init__(self, query, table=SQLITE_INDEX):
         self.query = query
+        # The index, or its headings (SQLITE_HEADINGS: the columns of TEXT_COLUMNS but the description).
+        self.table = table
         self.excluded = []
         if query.checked_since:
             remembered = ("checked before", query.checked_since)
@@ -919,7 +931,7 @@ class _SqliteIndex:
         512 buckets of "help" in Spanish for women, at 100,000 services)."""
         sql, params = "", []
         if self.query.buckets and self.query.buckets > FEW_BUCKETS:
-            sql += " AND resources_searchdocument.rowid %% %s < %s"
+            sql += f" AND {self.table}.rowid %% %s < %s"
             params += [SAMPLE_BUCKETS, self.query.buckets]
         if self.query.ids is not None:
             # A few ids are looked up one by one when the query asks only for public listings (about 60 µs each
@@ -930,20 +942,20 @@ class _SqliteIndex:
             keys = [clause for clause in query.clauses if clause != [PUBLIC]]
             plain = not (query.concepts or keys or query.hours or query.buckets or query.condition is not None)
             lookup = "" if plain and len(query.ids) <= FEW_IDS else "+"
-            sql += f" AND {lookup}resources_searchdocument.rowid IN (SELECT value FROM json_each(%s))"
+            sql += f" AND {lookup}{self.table}.rowid IN (SELECT value FROM json_each(%s))"
             params.append(json.dumps(self.query.ids))
         if self.query.excluded:
-            sql += " AND resources_searchdocument.rowid NOT IN (SELECT value FROM json_each(%s))"
+            sql += f" AND {self.table}.rowid NOT IN (SELECT value FROM json_each(%s))"
             params.append(json.dumps(self.query.excluded))
         return sql, params
 
     @property
     def _WHERE(self):
-        return "WHERE resources_searchdocument MATCH %s" + self._filters[0]
+        return f"WHERE {self.table} MATCH %s" + self._filters[0]
 
     @property
     def _FROM(self):
-        return f"FROM resources_searchdocument {self._WHERE}"
+        return f"FROM {self.table} {self._WHERE}"
 
     def _params(self, match, *rest):
         return [match, *self._filters[1], *rest]
@@ -961,9 +973,10 @@ class _SqliteIndex:
         # The keys from the index's content table (FTS5 keeps the text of column n of a row in c{n} of its
         # shadow table "_content"): the full-text table hands its columns out one row at a time, a third
         # slower (9.4 instead of 6.4 ms for 1,936 rows at 100,000 services).
+        keys = f"c{_SQLITE_TABLE_COLUMNS[self.table].index('keys')}"
         return (
-            f"SELECT c.id, c.{_SQLITE_KEYS} FROM resources_searchdocument JOIN resources_searchdocument_content c "
-            f"ON c.id = +resources_searchdocument.rowid {self._WHERE}",
+            f"SELECT c.id, c.{keys} FROM {self.table} JOIN {self.table}_content c ON c.id = +{self.table}.rowid "
+            f"{self._WHERE}",
             self._params(self.finding),
         )
 
@@ -1005,10 +1018,9 @@ class _SqliteIndex:
         return f"SELECT rowid {self._FROM}", self._params(self.finding)
 
     def ranked(self, offset, limit, match=None):
-        rank, rank_params = _sqlite_rank(self.query.concepts)
+        rank, rank_params = _sqlite_rank(self.query.concepts, self.table)
         sql = (
-            "SELECT s.id FROM resources_searchdocument JOIN resources_service s "
-            f"ON s.id = +resources_searchdocument.rowid {self._WHERE} "
+            f"SELECT s.id FROM {self.table} JOIN resources_service s ON s.id = +{self.table}.rowid {self._WHERE} "
             f"ORDER BY {rank.format(key='s.id', assured='s.assured_date')}, s.name, s.id LIMIT %s OFFSET %s"
         )
         return sql, self._params(match or self.match, *rank_params, limit, offset)
@@ -1023,17 +1035,20 @@ class _SqliteIndex:
         or needs, then those with some only in their description. A tier of at most EXACT_LIMIT is ranked;
         a larger one lists the newest listings first (ranking tens of thousands of matches that merely
         mention a word costs more than it tells). `among`: this query restricted to some of its matches,
-        to list only those, in the same order."""
+        to list only those, in the same order. The first tier is found, counted and ranked in the index's
+        headings (SQLITE_HEADINGS), whose lists of words, without the descriptions', are a tenth as long."""
         # Each tier's MATCH to rank it, and to find it (_fts_concept).
         heavy = (self._match(HEAVY_COLUMNS), self._match(HEAVY_COLUMNS, ranked=False))
         rest = (f"({self.match}) NOT ({heavy[1]})", f"({self.finding}) NOT ({heavy[1]})")
+        counted = _SqliteIndex(self.query, SQLITE_HEADINGS)
+        headings = counted if among is None else _SqliteIndex(among, SQLITE_HEADINGS)
         # For a page, the first tier is counted only as far as the page needs: up to `enough`, the size tells
         # how to order it and where the second begins; past it, the first tier fills the page alone (and is
         # listed newest first either way). Counting all 40,000 listings with "help" in their name would take
         # 9 ms. Some matches put in order (`among`) may be in either tier, so the second's size must be exact.
         enough = max(EXACT_LIMIT, offset + limit) + 1 if among is None else -1
         (heavy_total,) = self.query._run(
-            f"SELECT count(*) FROM (SELECT 1 {self._FROM} LIMIT %s)", self._params(heavy[1], enough)
+            f"SELECT count(*) FROM (SELECT 1 {counted._FROM} LIMIT %s)", counted._params(heavy[1], enough)
         )[0]
 
         def listed(lister, matches, size, offset, limit):
@@ -1045,22 +1060,21 @@ class _SqliteIndex:
             # Those of the first tier, then the others: all matches, none of the first tier, so matching the
             # whole query ranks them as matching the second tier would (the same phrases hit), without reading
             # the first tier's matches again to leave them out (14 to 9 ms for "legal" near 10001).
-            first = listed(among.engine, heavy, heavy_total, 0, len(among.ids))
+            first = listed(headings, heavy, heavy_total, 0, len(among.ids))
             others = among.restricted(ids=set(among.ids).difference(first))
             whole = (self.match, self.finding)
             second = listed(others.engine, whole, total - heavy_total, 0, len(others.ids)) if others.ids else []
             return (first + second)[offset : offset + limit]
 
-        def rows(match, size):
-            return functools.partial(listed, self, match, size)
-
-        tiers = [(heavy_total, rows(heavy, heavy_total)), (total - heavy_total, rows(rest, total - heavy_total))]
+        tiers = [
+            (heavy_total, functools.partial(listed, headings, heavy, heavy_total)),
+            (total - heavy_total, functools.partial(listed, self, rest, total - heavy_total)),
+        ]
         return _by_tier(tiers, offset, limit)
 
     def by_name(self, offset, limit):
         return (
-            "SELECT s.id FROM resources_searchdocument JOIN resources_service s "
-            f"ON s.id = +resources_searchdocument.rowid {self._WHERE} "
+            f"SELECT s.id FROM {self.table} JOIN resources_service s ON s.id = +{self.table}.rowid {self._WHERE} "
             "ORDER BY s.name, s.id LIMIT %s OFFSET %s",
             self._params(self.match, limit, offset),
         )

@@ -326,6 +326,28 @@ def test_a_large_result_lists_listings_about_the_words_before_those_that_mention
         assert found == sorted((service.pk for service in [*about, *mentions]), reverse=True)
 
 
+def test_sqlite_finds_and_ranks_a_large_result_s_first_tier_in_the_headings(needs, monkeypatch):
+    """The first tier (the words in a listing's name, organization or needs) is counted and ranked in the
+    index's headings, without the descriptions (migration 0016). bm25 weighs the words in the columns a MATCH
+    names, but measures a listing's length over all its columns: there, a long description no longer pushes a
+    listing with the word in a short name below one with it in a longer name."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL lists a large result newest first, in one tier")
+    monkeypatch.setattr(search, "EXACT_LIMIT", 3)
+    short_name = make_service(
+        name="Lighthouse office", description="Open every day for the families of the coast. " * 8
+    )
+    longer_name = make_service(name="The old lighthouse keepers' cooperative")
+    mentions = [make_service(name=f"Place {number}", description="Near the old lighthouse.") for number in range(4)]
+    with CaptureQueriesContext(connection) as queries:
+        found = by_index({"q": "lighthouse"})
+    assert found == [short_name.pk, longer_name.pk, *sorted((service.pk for service in mentions), reverse=True)]
+    ranked_in = [
+        table for query in queries for table in search._SQLITE_TABLE_COLUMNS if f'bm25("{table}"' in query["sql"]
+    ]
+    assert ranked_in == [search.SQLITE_HEADINGS]
+
+
 @pytest.mark.parametrize("per_page", [1, 2, 3, 4])
 def test_a_large_first_tier_pages_the_same_however_far_it_is_counted(needs, monkeypatch, per_page):
     """SQLite counts the first tier only as far as a page needs (past EXACT_LIMIT it fills the page alone): pages

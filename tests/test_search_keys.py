@@ -223,10 +223,30 @@ def hours_of(service):
 
 def assert_keys_current():
     """Every service has an entry, with exactly the keys and open hours the reference gives; no entry without
-    a service."""
+    a service. On SQLite, the index's headings are the same entries without their descriptions."""
     expected = {service.pk: expected_keys(service) for service in Service.objects.all()}
     assert stored_keys() == expected
     assert stored_hours() == {service.pk: open_keys(service) for service in Service.objects.all()}
+    assert_headings_current()
+
+
+HEADING_COLUMNS = ("name", "alternate_name", "organization", "terms", "keys", "hours")
+
+
+def assert_headings_current():
+    """SQLite: resources_searchheading holds each entry of the index, but its description (migration 0016)."""
+    if connection.vendor != "sqlite":
+        return
+    columns = ", ".join(HEADING_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT rowid, {columns} FROM resources_searchdocument ORDER BY rowid")
+        entries = cursor.fetchall()
+        cursor.execute(f"SELECT rowid, {columns} FROM resources_searchheading ORDER BY rowid")
+        assert cursor.fetchall() == entries
+        # What its full-text index finds, not only what its content table holds.
+        cursor.execute(
+            "INSERT INTO resources_searchheading(resources_searchheading, rank) VALUES ('integrity-check', 1)"
+        )
 
 
 # --- a directory with one of everything -------------------------------------------------------------------
@@ -435,6 +455,10 @@ def test_changes_to_the_service_itself(world):
         Service.objects.filter(pk=rich.pk).update(**{field: value})
         assert keys_of(rich) == expected_keys(rich), field
     # Raw SQL, past the ORM.
+    _raw("UPDATE resources_service SET name = 'Rich renamed', alternate_name = 'Wealthy' WHERE id = %s", rich.pk)
+    assert_headings_current()
+    _raw("UPDATE resources_organization SET name = 'Another owner' WHERE id = %s", rich.organization_id)
+    assert_headings_current()
     _raw("UPDATE resources_service SET review_state = 'pending', is_free = %s WHERE id = %s", True, rich.pk)
     assert "kpub0" not in keys_of(rich)
     assert "knopub0" in keys_of(rich)
@@ -449,6 +473,8 @@ def test_changes_to_the_service_itself(world):
 
 def test_changes_to_terms_and_links(world):
     chain, rich, line = world["chain"], world["rich"], world["line"]
+    TaxonomyTerm.objects.filter(pk=chain[5].pk).update(name="Renamed need")
+    assert_headings_current()
     # A new parent for a term in the middle of the chain: the ancestors of every term below it change.
     elsewhere = make_term(Taxonomy.NEEDS, "elsewhere")
     TaxonomyTerm.objects.filter(pk=chain[3].pk).update(parent=elsewhere)
@@ -734,6 +760,7 @@ def test_the_migration_keys_what_is_there_and_goes_back_to_the_index_of_0004(wor
             column.name for column in connection.introspection.get_table_description(cursor, "resources_searchdocument")
         ]
     assert "keys" not in columns
+    assert "resources_searchheading" not in connection.introspection.table_names()
     assert [service.name for service in search.search(Service.objects.all(), "rich")] == ["Rich"]
     migration.add_keys(apps, _Editor())
     assert_keys_current()
@@ -787,3 +814,20 @@ def test_migration_0010_keys_a_database_keyed_before_it(world):
     assert_keys_current()
     ServiceArea.objects.filter(service=world["rich"]).delete()
     assert "karea0" not in keys_of(world["rich"])  # the triggers are there again
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL has no headings table")
+def test_migration_0016_adds_the_headings_to_a_database_without_them(world):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'resources_search%'")
+        for (trigger,) in cursor.fetchall():
+            cursor.execute(f"DROP TRIGGER {trigger}")
+        cursor.execute("DROP TABLE resources_searchheading")
+    import_module("resources.migrations.0016_search_heading").add_heading(apps, _Editor())
+    assert_keys_current()
+    Service.objects.filter(pk=world["rich"].pk).update(name="Rich again")  # the triggers write it too
+    assert_headings_current()
