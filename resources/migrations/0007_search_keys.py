@@ -321,29 +321,38 @@ def _sqlite_key_triggers():
     ]
 
 
-# The columns of resources_searchheading: the index without the descriptions, which hold most of its words.
-# A large result's first tier (the listings with the words in what they are: name, organization, needs;
-# search._SqliteIndex.tiered) is found and ranked there: the lists of its words are a tenth as long, so
-# matching them takes a third of the time and bm25, which first reads the whole list of each word to weigh
-# it, half (at 100,000 services, "help" for women in Spanish: 4.5 to 1.5 ms to count, 20 to 8 ms to rank).
+# resources_searchheading: the index without the descriptions, which hold most of its words. A large result's
+# first tier (the listings with the words in what they are: name, organization, needs; search._SqliteIndex.
+# tiered) is found and ranked there: the lists of its words are a tenth as long, so matching them takes a third
+# of the time and bm25, which first reads the whole list of each word to weigh it, half (at 100,000 services,
+# "help" for women in Spanish: 4.5 to 1.5 ms to count, 20 to 8 ms to rank). Its text is the index's own, read
+# through a view of the index's content table (FTS5 keeps column n in c{n} of resources_searchdocument_content):
+# an external-content table, so the text is not stored twice (118 MB at 100,000 services).
 HEADING_COLUMNS = ("name", "alternate_name", "organization", "terms", "keys", "hours")
-# The same columns of the index's content table (FTS5 keeps column n in c{n} of resources_searchdocument_content).
-_CONTENT_OF_HEADING = ("c0", "c1", "c2", "c3", "c5", "c6")
+_HEADING_SOURCE = (
+    "CREATE VIEW resources_searchheading_source AS SELECT id, c0 AS name, c1 AS alternate_name, "
+    "c2 AS organization, c3 AS terms, c5 AS keys, c6 AS hours FROM resources_searchdocument_content"
+)
 
 
-def _heading(services):
-    """SQL that writes again the entries of resources_searchheading of the services the SQL `services` selects,
-    from their entries in the index: a trigger cannot fire on the writes of a full-text table, so each trigger
-    that writes the index does this after it."""
-    return f"DELETE FROM resources_searchheading WHERE rowid IN ({services}); {_headings(f'WHERE id IN ({services})')};"
-
-
-def _headings(where=""):
-    """The INSERT of resources_searchheading's entries from those of the index its WHERE clause `where` keeps."""
+def _headed(services, write):
+    """The SQL `write`, which writes the index's entries of the services the SQL `services` selects, and around
+    it what writes their headings again: the old ones out, read from the index before it changes (an external
+    content table removes what its content says), the new ones in, once it has. A trigger cannot fire on the
+    writes of a full-text table, so each trigger that writes the index does this."""
     return (
+        f"DELETE FROM resources_searchheading WHERE rowid IN ({services}); {write} "
         f"INSERT INTO resources_searchheading(rowid, {', '.join(HEADING_COLUMNS)}) "
-        f"SELECT id, {', '.join(_CONTENT_OF_HEADING)} FROM resources_searchdocument_content {where}"
-    ).rstrip()
+        f"SELECT id, {', '.join(HEADING_COLUMNS)} FROM resources_searchheading_source WHERE id IN ({services});"
+    )
+
+
+_REMOVED = "DELETE FROM resources_searchdocument WHERE rowid = old.id; "
+_SERVICES_OF_ORGANIZATION = "SELECT id FROM resources_service WHERE organization_id = new.id"
+_ORGANIZATION_RENAMED = (
+    "UPDATE resources_searchdocument SET organization = new.name || ' ' || new.alternate_name "
+    f"WHERE rowid IN ({_SERVICES_OF_ORGANIZATION});"
+)
 
 
 def _sqlite_sql():
@@ -363,7 +372,7 @@ def _sqlite_sql():
         current = "resources_searchdocument.rowid"
         values = {"terms": terms.format(sid=current), "keys": _keys(current), "hours": _hours(current)}
         assignments = ", ".join(f"{column} = coalesce({values[column]}, '')" for column in columns)
-        return f"UPDATE resources_searchdocument SET {assignments} WHERE rowid IN ({services}); {_heading(services)}"
+        return _headed(services, f"UPDATE resources_searchdocument SET {assignments} WHERE rowid IN ({services});")
 
     statements = [f"DROP TRIGGER IF EXISTS resources_search_{name}" for name in _SQLITE_0004_TRIGGERS]
     statements += [
@@ -373,23 +382,25 @@ def _sqlite_sql():
         "(SELECT 0 UNION ALL SELECT n + 1 FROM slots WHERE n < 1439) SELECT n FROM slots",
         "DROP TABLE IF EXISTS resources_searchvocabulary",
         "DROP TABLE IF EXISTS resources_searchheading",
+        "DROP VIEW IF EXISTS resources_searchheading_source",
         "DROP TABLE IF EXISTS resources_searchdocument",
         "CREATE VIRTUAL TABLE resources_searchdocument USING fts5(name, alternate_name, organization, terms, "
         "description, keys, hours, tokenize = 'porter unicode61 remove_diacritics 2')",
+        _HEADING_SOURCE,
         f"CREATE VIRTUAL TABLE resources_searchheading USING fts5({', '.join(HEADING_COLUMNS)}, "
+        "content = 'resources_searchheading_source', content_rowid = 'id', "
         "tokenize = 'porter unicode61 remove_diacritics 2')",
         # By column, so that spelling suggestions can leave the keys and hours out.
         "CREATE VIRTUAL TABLE resources_searchvocabulary USING fts5vocab(resources_searchdocument, 'col')",
         # The service itself: its whole entry (search.bulk_index's `SET name = name` rewrites it).
         f"CREATE TRIGGER resources_search_service_insert AFTER INSERT ON resources_service WHEN {_PAUSED} BEGIN "
-        f"{row('new.id', 'new.organization_id', 'new')} {_heading('SELECT new.id')} END",
+        f"{_headed('SELECT new.id', row('new.id', 'new.organization_id', 'new'))} END",
         "CREATE TRIGGER resources_search_service_update AFTER UPDATE OF name, alternate_name, description, "
         "organization_id, review_state, status, is_free, available_online, assured_date, review_state_changed_at, "
         "last_modified ON resources_service BEGIN "
-        "DELETE FROM resources_searchdocument WHERE rowid = old.id; "
-        f"{row('new.id', 'new.organization_id', 'new')} {_heading('SELECT old.id UNION SELECT new.id')} END",
+        f"{_headed('SELECT old.id UNION SELECT new.id', _REMOVED + row('new.id', 'new.organization_id', 'new'))} END",
         "CREATE TRIGGER resources_search_service_delete AFTER DELETE ON resources_service BEGIN "
-        f"DELETE FROM resources_searchdocument WHERE rowid = old.id; {_heading('SELECT old.id')} END",
+        f"{_headed('SELECT old.id', _REMOVED)} END",
         # Its terms: the text of their names and the keys of them and their ancestors.
         f"CREATE TRIGGER resources_search_link_insert AFTER INSERT ON resources_serviceterm WHEN {_PAUSED} BEGIN "
         f"{refresh(('terms', 'keys'), 'SELECT new.service_id')} END",
@@ -399,9 +410,7 @@ def _sqlite_sql():
         f"{refresh(('terms', 'keys'), 'SELECT old.service_id UNION SELECT new.service_id')} END",
         "CREATE TRIGGER resources_search_organization_update AFTER UPDATE OF name, alternate_name "
         "ON resources_organization BEGIN "
-        "UPDATE resources_searchdocument SET organization = new.name || ' ' || new.alternate_name "
-        "WHERE rowid IN (SELECT id FROM resources_service WHERE organization_id = new.id); "
-        f"{_heading('SELECT id FROM resources_service WHERE organization_id = new.id')} END",
+        f"{_headed(_SERVICES_OF_ORGANIZATION, _ORGANIZATION_RENAMED)} END",
         # A renamed term is in the text of the services linked to it or to a child; a new parent changes the
         # ancestors of the term and of every term below it.
         "CREATE TRIGGER resources_search_term_update AFTER UPDATE OF name, parent_id ON resources_taxonomyterm "
@@ -421,7 +430,7 @@ def _sqlite_sql():
         f"coalesce({terms.format(sid='svc.id')}, ''), svc.description, coalesce({_keys('svc.id')}, ''), "
         f"coalesce({_hours('svc.id')}, '') FROM resources_service svc"
     )
-    statements.append(_headings())
+    statements.append("INSERT INTO resources_searchheading(resources_searchheading) VALUES ('rebuild')")
     return statements
 
 
@@ -750,6 +759,7 @@ def remove_keys(apps, schema_editor):
             *_sqlite_drop(),
             "DROP TABLE IF EXISTS resources_searchslot",
             "DROP TABLE IF EXISTS resources_searchheading",
+            "DROP VIEW IF EXISTS resources_searchheading_source",
         ]
     else:
         statements = _postgresql_drop()
