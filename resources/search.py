@@ -746,6 +746,14 @@ class IndexQuery:
     # Whether SearchResults.count may probe this query to estimate its total (NearQuery.estimates_pay).
     estimates_pay = True
 
+    @property
+    def small_guesses_hold(self):
+        """Whether a set probe() guesses at most EXACT_LIMIT is so rarely larger that SearchResults.count reads
+        its keys (which the facet counts need) before counting it, and counts them: on SQLite, whose guess is
+        the probe's matches less two standard deviations. PostgreSQL's planner guesses too small too often
+        (4,160 near 10001), and a read of EXACT_LIMIT rows of keys would then be wasted."""
+        return self.vendor == "sqlite"
+
     def probe(self):
         """(About how many matches there are, guessed without counting them all: by PostgreSQL's planner, from
         a few sample buckets on SQLite; and the [(id, keys)] of the matches in those buckets, when they were
@@ -1581,13 +1589,22 @@ class SearchResults:
         """The total as the sample tells it (every match, when it read them all), or None. A set guessed to hold
         at most EXACT_LIMIT is counted, and then sampled, as without estimates: a sample read first would read
         it whole, and when the guess was too small (PostgreSQL's planner's often is: 4,160 near 10001), find it
-        larger, count it, and read a sample of it again. A larger guess sizes the sample; a set it then says
-        is smaller than ESTIMATE_FROM is counted after it, at no more cost than before it."""
+        larger, count it, and read a sample of it again. Where small guesses hold (SQLite's), such a set is
+        read whole first instead, which counts it too. A larger guess sizes the sample; a set it then says is
+        smaller than ESTIMATE_FROM is counted after it, at no more cost than before it."""
         if self.estimate_before is None or not self.query.estimates_pay:
             return None
         probed = self.query.probe()
         if probed[0] <= EXACT_LIMIT:
-            return None
+            if not getattr(self.query, "small_guesses_hold", False):
+                return None
+            # Read whole, the keys of a small set are its sample and its count, in one statement rather than two
+            # (at 1,000,000 services each reads the lists of the words again).
+            rows = self.query.keys(limit=EXACT_LIMIT + 1)
+            if len(rows) > EXACT_LIMIT:
+                return None
+            self._sample = rows, 1.0
+            return len(rows)
         self._sample = self.query.sample(probed=probed)
         found = self.query.estimated_count(self._sample, self.estimate_before)
         if found is None:
