@@ -828,3 +828,47 @@ def test_migration_0016_adds_the_headings_to_a_database_without_them(world):
     assert_keys_current()
     Service.objects.filter(pk=world["rich"].pk).update(name="Rich again")  # the triggers write it too
     assert_headings_current()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL matches a few ids in the database too")
+def test_sqlite_matches_a_few_ids_as_its_full_text_table_does(world, monkeypatch):
+    """_SqliteIndex.few: with at most FEW_IDS ids and no words, the matches are worked out from the ids' entries
+    rather than by the full-text table; for every kind of condition, the same matches as the table finds."""
+    stored = stored_keys()
+    ids = sorted(stored)
+    some = sorted(
+        {key for keys in stored.values() for key in keys if 0 < sum(key in k for k in stored.values()) < len(ids)}
+    )
+    assert len(some) > 10
+    hours = sorted({key for keys in stored_hours().values() for key in keys})
+    assert hours
+    moment = datetime.datetime(2026, 3, 2, 12, 0, tzinfo=datetime.UTC)
+    queries = [
+        {},
+        {"clauses": [[search.PUBLIC]]},
+        {"clauses": [[search.HIDDEN]]},
+        {"clauses": [some[:3], some[3:6]]},
+        {"condition": search.any_of(some[0], search.all_of(some[1], some[2]))},
+        {"condition": search.but_not(search.any_of(*some[:5]), some[5])},
+        {"hours": hours[:3]},
+        {"hours": search.open_now_keys(moment)},
+        {"buckets": 1},
+        {"buckets": 100},
+        {"excluded": ids[:1]},
+        {"checked_since": datetime.date(2026, 1, 1)},
+        {"checked_since": datetime.date(2100, 1, 1)},  # every listing checked too long ago
+        {"clauses": [some[6:9]], "hours": hours, "excluded": ids[-1:], "condition": search.any_of(*some[9:])},
+    ]
+    for options in queries:
+        options = {"clauses": [], **options}
+        clauses = options.pop("clauses")
+        for chosen in (ids, ids[1:3], [*ids[:2], max(ids) + 1000]):
+            query = search.IndexQuery("default", [], clauses, ids=chosen, **options)
+            assert query.engine.few is not None
+            found = (query.count(), query.ids_of_matches(), query.keys(), query.page(0, 10, len(chosen)))
+            monkeypatch.setattr(search, "FEW_IDS", -1)
+            by_table = search.IndexQuery("default", [], clauses, ids=chosen, **options)
+            assert by_table.engine.few is None
+            expected = (by_table.count(), by_table.ids_of_matches(), by_table.keys(), by_table.page(0, 10, len(chosen)))
+            monkeypatch.undo()
+            assert found == expected, options
