@@ -15,7 +15,7 @@ from resources.filters import ServiceFilter
 from resources.models import Service, ServiceArea
 from resources.templatetags.directory import rounded
 
-from .conftest import make_area, make_language, make_service
+from .conftest import make_area, make_language, make_phone, make_schedule, make_service
 from .world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -434,6 +434,41 @@ def test_key_is_letters_and_digits_ending_in_zero():
     assert search.key("d", "in_person") == "kdinperson0"
     assert search.key("t", 12) == "kt120"
     assert search.key("pub") == "kpub0"
+
+
+@pytest.mark.parametrize("words", ["kpub0", "KFREE0", "kpub0s", "help kfree0", "kfree", "kpu", "koal", "kdphone"])
+def test_words_never_match_the_keys_or_the_open_hours(needs, words):
+    """The keys and open-hour keys are in the index with the text; a person's words never match them, however
+    much they look like one: typed whole, with a letter more (which the stemmer cuts off), or still being typed
+    (a prefix)."""
+    service = make_service(name="Help desk", is_free=True)
+    make_schedule(service=service, open_24_7=True)
+    make_phone(service=service)
+    keys = dict(search.keys_of([service.pk]))[service.pk]
+    assert {"kpub0", "kfree0", "kdphone0"} <= set(keys)
+    assert by_index({"q": words}) == by_queryset({"q": words}) == []
+
+
+def test_words_that_start_with_k_are_still_found(needs):
+    kids = make_service(name="Kids' help desk")
+    make_service(name="Something else")
+    for words in ("kids", "kid", "ki", "help ki"):
+        assert by_index({"q": words}) == by_queryset({"q": words}) == [kids.pk], words
+
+
+def test_sqlite_matches_plain_words_in_every_column_and_a_word_like_a_key_in_the_text_columns(needs):
+    """A column filter costs FTS5 a check at every position of every match (twice the time of "help" at
+    100,000 services), so words that cannot be a key are matched without one; they match the same."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps the keys out of the words' tsvector")
+    make_service(name="Help desk")
+    text_columns = "{" + " ".join(search.TEXT_COLUMNS) + "} :"
+    for words, filtered in (("help", False), ("help desk", False), ("kpub0", True), ("help kp", True)):
+        with CaptureQueriesContext(connection) as queries:
+            by_index({"q": words})
+        matches = [query["sql"] for query in queries if "MATCH" in query["sql"]]
+        assert matches, words
+        assert any(text_columns in sql for sql in matches) is filtered, words
 
 
 def test_listings_unchecked_for_too_long_are_left_out_as_published_leaves_them_out(needs):
