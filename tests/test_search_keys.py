@@ -5,6 +5,7 @@ in Python from the ORM, and the keys' meaning with the querysets the filters use
 PostgreSQL (tsvector)."""
 
 import datetime
+import io
 import json
 import re
 
@@ -690,6 +691,74 @@ def test_an_import_that_adds_services_keys_the_services_it_changes_too(world):
     assert "kdtext0" in keys_of(Service.objects.get(name="Faxed"))
     assert {"kww0", "khot0"} <= keys_of(Service.objects.get(name="Bare"))
     assert_keys_current()
+
+
+def segments(table):
+    """How many segments an FTS5 table's index has: the ids of its pages are each their segment's id shifted
+    left by 37 bits, and the table's own records (its structure, its averages) are below 1 << 37."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(DISTINCT id >> 37) FROM {table}_data WHERE id >= 1 << 37")
+        return cursor.fetchone()[0]
+
+
+def fragment_the_index():
+    """Leave SQLite's index in several segments, as writes committed one at a time do: FTS5 writes what each
+    transaction (or savepoint) adds as a segment of its own, and merges segments of a size four at a time by
+    itself ('automerge'), off here until the test's transaction ends."""
+    with connection.cursor() as cursor:
+        for table in (search.SQLITE_INDEX, search.SQLITE_HEADINGS):
+            cursor.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('automerge', 0)")
+    for number in range(3):
+        with transaction.atomic():
+            make_service(name=f"Written alone {number}")
+    assert min(segments(search.SQLITE_INDEX), segments(search.SQLITE_HEADINGS)) > 1
+
+
+def test_tidying_the_index_merges_its_segments_and_keeps_every_entry_and_result(world):
+    from .test_search_index import by_index
+
+    searches = [{"q": "shelter"}, {"q": "legal help"}, {"language": "vi"}, {"q": "alone", "region": "US-TX"}]
+    if connection.vendor == "sqlite":
+        fragment_the_index()
+    before = [by_index(data) for data in searches]
+    assert search.tidy_index() is (connection.vendor == "sqlite")
+    if connection.vendor == "sqlite":
+        assert segments(search.SQLITE_INDEX) == segments(search.SQLITE_HEADINGS) == 1
+        with connection.cursor() as cursor:
+            for table in (search.SQLITE_INDEX, search.SQLITE_HEADINGS):
+                cursor.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+    assert [by_index(data) for data in searches] == before
+    assert_keys_current()
+    make_service(name="Written after")  # the triggers go on from the merged index
+    assert_keys_current()
+    assert by_index({"q": "written after"}) == [Service.objects.get(name="Written after").pk]
+
+
+def test_an_import_of_many_records_tidies_the_index_and_a_small_one_leaves_it(world, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's index keeps itself")
+    documents = _documents()
+    _wipe()
+    fragment_the_index()
+    monkeypatch.setattr(search, "TIDY_AFTER", len(documents) + 1)
+    assert importer.import_documents(documents, publish=True).imported == len(documents)
+    assert min(segments(search.SQLITE_INDEX), segments(search.SQLITE_HEADINGS)) > 1
+    for document in documents:
+        document["description"] = "Changed, to be imported again."
+    monkeypatch.setattr(search, "TIDY_AFTER", len(documents))
+    assert importer.import_documents(documents, publish=True).imported == len(documents)
+    assert segments(search.SQLITE_INDEX) == segments(search.SQLITE_HEADINGS) == 1
+    assert_keys_current()
+
+
+def test_the_tidy_command_says_what_it_did(world):
+    out = io.StringIO()
+    call_command("tidy_search_index", stdout=out)
+    if connection.vendor == "sqlite":
+        assert re.fullmatch(r"Tidied the search index in \d+\.\d s\.\n", out.getvalue())
+        assert segments(search.SQLITE_INDEX) == segments(search.SQLITE_HEADINGS) == 1
+    else:
+        assert out.getvalue() == "Nothing to tidy: PostgreSQL keeps its search index itself.\n"
 
 
 def test_bulk_index_pauses_the_insert_triggers_and_keys_each_service_once_at_the_end(world):

@@ -1206,6 +1206,8 @@ class _Importer:
                 'each with an id, alone, in a list, in a Page ({"contents": [...]}) or one per line.'
             )
         self._link_deferred()
+        if self.report.imported >= search.TIDY_AFTER:
+            search.tidy_index()
         self.report.invalid = [item for _seq, item in sorted(self.invalid, key=lambda pair: pair[0])]
         return self.report
 
