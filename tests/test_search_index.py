@@ -223,6 +223,7 @@ def test_a_facet_sized_by_the_planners_guess_counts_as_one_sized_by_a_count(many
         return original_count(self)
 
     monkeypatch.setattr(search.IndexQuery, "probe", lambda self: (guess, None))  # as PostgreSQL's
+    monkeypatch.setattr(search.IndexQuery, "likely", lambda self, guess: guess)  # the planner's guess as it is
     monkeypatch.setattr(search.IndexQuery, "count", count)
     found = filterset({"q": "harbor", "need": "legal-aid"})
     need = {choice.value: choice for choice in found.facets()["need"]}["emergency-shelter"]
@@ -235,7 +236,8 @@ def test_a_facet_sized_by_the_planners_guess_counts_as_one_sized_by_a_count(many
 
 def test_sqlite_sizes_a_facet_s_set_from_a_few_sample_buckets_and_counts_only_the_results(many, monkeypatch):
     """SQLite's guess: the matches of the first PROBE_BUCKETS buckets, counted, less two standard deviations,
-    scaled to all buckets. Only the results' own total is counted whole."""
+    scaled to all buckets. Only the results' own total is counted whole. The sample is sized for the matches the
+    probe found, not for that lower bound (which would make it a third larger than SAMPLE_TARGET)."""
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL's guess is its planner's (the test above)")
     monkeypatch.setattr(search, "EXACT_LIMIT", 10)
@@ -261,8 +263,11 @@ def test_sqlite_sizes_a_facet_s_set_from_a_few_sample_buckets_and_counts_only_th
     need = {choice.value: choice for choice in found.facets()["need"]}["emergency-shelter"]
     assert len(whole_counts) == 1
     assert [search.key("t", search_term_pk(found, "legal-aid"))] in whole_counts[0]
-    assert guess > 10  # sampled, in as many buckets as the guess calls for
-    buckets = -(-search.SAMPLE_BUCKETS * 20 // guess)
+    assert guess > 10  # sampled, in as many buckets as the matches found call for
+    likely = search._SqliteIndex.likely(guess)
+    assert abs(likely - probed * search.SAMPLE_BUCKETS / probe) <= 2 * search.SAMPLE_BUCKETS / probe
+    buckets = -(-search.SAMPLE_BUCKETS * 20 // likely)
+    assert buckets < -(-search.SAMPLE_BUCKETS * 20 // guess)
     assert need.approximate
     assert need.count == expected_estimate(many, buckets, lambda service: service.name[-1] in "02468")
 
@@ -636,12 +641,16 @@ def test_sqlite_reads_the_sample_of_a_probe_that_fills_probe_rows(many, monkeypa
     query = filterset({"q": "harbor"}).index_query()
     matches = sorted(query.ids_of_matches())
     assert len(matches) > 10
-    # The tenth match is as far as the probe read, of ids up to the highest service's.
-    guess = int(10 / ((matches[9] + 1) / (Service.objects.order_by("-pk")[0].pk + 1)))
+    # The tenth match is as far as the probe read, of ids up to the highest service's: the guess is as many as
+    # that share of the ids holds, less two standard deviations, as for a probe that was not cut short.
+    found = 10 / ((matches[9] + 1) / (Service.objects.order_by("-pk")[0].pk + 1))
+    guess = int(found - 2 * found**0.5)
     assert guess > len(matches) / 2
     assert query.probe() == (guess, None)
     rows, scale = query.sample()
-    buckets = -(-search.SAMPLE_BUCKETS * 2 // guess)
+    likely = search._SqliteIndex.likely(guess)
+    assert abs(likely - found) <= 2  # (both the guess and this are whole numbers)
+    buckets = -(-search.SAMPLE_BUCKETS * 2 // likely)
     assert scale == search.SAMPLE_BUCKETS / buckets
     assert sorted(rows) == sorted(query.sampled(buckets).keys())
 
