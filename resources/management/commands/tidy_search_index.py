@@ -8,9 +8,10 @@ from resources import search
 
 class Command(BaseCommand):
     help = (
-        "Merge SQLite's full-text search index into one segment each (FTS5 'optimize'), so that searches read "
-        "one list per word instead of one per segment. Worth running now and then on a directory edited every "
-        "day; an import of many records does it at its end. Nothing to do on PostgreSQL."
+        "Merge each of SQLite's full-text search tables into one segment (FTS5's 'merge', in short steps that "
+        "other writes can come between), so that searches read one list per word instead of one per segment. "
+        "Worth running now and then on a directory edited every day; an import of many records does it at its "
+        "end. Nothing to do on PostgreSQL."
     )
 
     def add_arguments(self, parser):
