@@ -373,3 +373,37 @@ def test_coordinates_and_zip_codes_are_not_logged(client, houston, caplog):
 )
 def test_distance_in_words(miles, confidential, text):
     assert geo.describe_distance(miles, confidential) == text
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        (29.76, -95.37),  # Houston
+        (40.75, -73.99),  # Manhattan, among the most ZIP codes
+        (39.1, -94.6),  # Kansas City, on the border of Kansas and Missouri
+        (38.9, -77.04),  # Washington, DC
+        (18.4, -66.06),  # San Juan, Puerto Rico
+        (13.44, 144.79),  # Guam
+        (51.88, -176.65),  # Adak, Alaska, near the 180th meridian
+        (64.84, -147.72),  # Fairbanks, where a degree of longitude is short
+        (45.0, -100.0),  # the middle of South Dakota
+        (30.0, -88.0),  # the Gulf of Mexico, off Alabama
+        (51.5, -0.1),  # London: no ZIP code near
+    ],
+)
+def test_a_browser_point_takes_the_state_of_the_nearest_zip_code(point):
+    # The package's own scan of every ZIP code is the reference (leaving out military post offices, which
+    # are in no state).
+    lat, lon = point
+    near = [
+        place
+        for place in zipcodes.filter_by_coordinates(lat, lon, geo.STATE_LOOKUP_MILES)
+        if place["state"] not in {"AA", "AE", "AP"}
+    ]
+    expected = None
+    if near:
+        nearest = min(near, key=lambda p: zipcodes.haversine(lon, lat, float(p["long"]), float(p["lat"])))
+        expected = f"US-{nearest['state']}"
+    origin = geo.browser_origin(lat, lon)
+    assert (origin.region.code if origin.region else None) == expected
+    assert (expected is None) == (point == (51.5, -0.1))
