@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import set_script_prefix
 from django.utils import translation
 
 from resources.cards import service_card
@@ -107,3 +108,24 @@ def test_every_text_on_a_card_is_escaped(db):
         assert text + escaped in card, text
     assert "sms:+18883737888?&amp;body=KW%3Cb" in card  # the keyword in the link, quoted, then escaped
     assert '<span class="muted">ext. 12</span>' in card
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr"])
+def test_a_card_speaks_the_pages_language_and_links_to_the_listing_in_it(directory, language):
+    """The sentences and the address a card repeats are worked out once per language (cards._words): each
+    card still gets them in the language of its page, as gettext and get_absolute_url() give them."""
+    services = list(Service.objects.published().order_by("pk").for_cards()[:3])
+    try:
+        for prefix in ("/", "/directory/"):
+            set_script_prefix(prefix)
+            with translation.override(language):
+                for service in load_cards(services):
+                    card = service_card(service)
+                    assert f'<a href="{service.get_absolute_url()}">' in card
+                    assert translation.gettext("Add to shortlist") in card
+                    assert str(service.uuid) in service.get_absolute_url()
+                assert service.get_absolute_url().startswith(f"{prefix}{language}/" if language != "en" else prefix)
+    finally:
+        set_script_prefix("/")
+    with translation.override("es"):
+        assert "Añadir a mi lista" in service_card(load_cards(services)[0])

@@ -402,7 +402,7 @@ def test_countries_regions_and_languages_are_named_in_the_language_of_the_page(c
 # so `makemessages --no-obsolete` drops the strings of result cards built there (resources/cards.py) from the
 # catalogues as if no longer used.
 _MARKED = re.compile(
-    r"""\b(?:gettext|gettext_lazy|_|pgettext)\(\s*(?:(["'])[^"']*\1,\s*)?(?:"((?:[^"\\]|\\.)+)"|'((?:[^'\\]|\\.)+)')\s*\)"""
+    r"""\b(?:gettext|gettext_lazy|gettext_noop|_|pgettext)\(\s*(?:(["'])[^"']*\1,\s*)?(?:"((?:[^"\\]|\\.)+)"|'((?:[^'\\]|\\.)+)')\s*\)"""
 )
 
 
