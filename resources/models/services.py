@@ -1,4 +1,5 @@
 import datetime
+import functools
 from typing import NamedTuple
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from .base import HSDSModel, ListingHistory, Tristate
 from .details import Phone, Schedule
 from .places import Location, ServiceArea, ServiceAtLocation
+from .reading import ByIds
 
 
 def days_setting(name):
@@ -184,10 +186,11 @@ class ServiceQuerySet(models.QuerySet):
 def load_cards(services):
     """`services` (a list, from for_cards()) with what a result card shows (resources/cards.py):
     phones, hours, areas, terms, the translation into the page's language, and the places with their
-    addresses and hours, in 9 queries however many services there are. The same relations as for_listing()
+    addresses and hours, in 11 statements however many services there are. The same relations as for_listing()
     leaves prefetched, each in its model's own order, but each read once for the whole list and handed to
     every service as it is: Django's prefetch makes a queryset per service and relation (a copy of the query,
-    then a filter), about 130 of them for a page of 20 results. Returns `services`."""
+    then a filter), about 130 of them for a page of 20 results. Each statement is compiled once (_CARD_READS).
+    Returns `services`."""
     from .places import Address
     from .taxonomy import TaxonomyTerm
 
@@ -196,9 +199,7 @@ def load_cards(services):
     using = services[0]._state.db
     ids = [service.pk for service in services]
     language = get_language() or settings.LANGUAGE_CODE
-
-    def rows(model, **filters):
-        return model._default_manager.using(using).filter(**filters)
+    reads = _card_reads()
 
     def hand_out(parents, name, model, children, key):
         found = {}
@@ -207,39 +208,69 @@ def load_cards(services):
         for parent in parents:
             _set_prefetched(parent, name, model, found.get(parent.pk, []), using)
 
-    hand_out(services, "phones", Phone, rows(Phone, service_id__in=ids), lambda phone: phone.service_id)
-    hand_out(services, "schedules", Schedule, rows(Schedule, service_id__in=ids), lambda row: row.service_id)
-    hand_out(services, "service_areas", ServiceArea, rows(ServiceArea, service_id__in=ids), lambda a: a.service_id)
-    term_order = [
-        f"-taxonomy_term__{name[1:]}" if name.startswith("-") else f"taxonomy_term__{name}"
-        for name in TaxonomyTerm._meta.ordering
-    ]
+    hand_out(services, "phones", Phone, reads["phones"].rows(using, ids), lambda phone: phone.service_id)
+    hand_out(services, "schedules", Schedule, reads["schedules"].rows(using, ids), lambda row: row.service_id)
+    hand_out(services, "service_areas", ServiceArea, reads["areas"].rows(using, ids), lambda area: area.service_id)
     # The links as pairs of ids, in the terms' order, and each term read once (with its vocabulary), however
     # many of the services have it: a link object per pair would be two model instances more each.
-    tagged = list(
-        rows(ServiceTerm, service_id__in=ids).order_by(*term_order).values_list("service_id", "taxonomy_term_id")
-    )
-    term_rows = rows(TaxonomyTerm, pk__in={term_id for _service_id, term_id in tagged}).select_related("taxonomy")
-    term_of = {term.pk: term for term in term_rows}
+    tagged = reads["tagged"].rows(using, ids)
+    term_of = {term.pk: term for term in reads["terms"].rows(using, {term_id for _service_id, term_id in tagged})}
+    vocabularies = {row.pk: row for row in reads["vocabularies"].rows(using, {t.taxonomy_id for t in term_of.values()})}
+    for term in term_of.values():
+        term.taxonomy = vocabularies[term.taxonomy_id]
     terms = {}
     for service_id, term_id in tagged:
         terms.setdefault(service_id, []).append(term_of[term_id])
     for service in services:
         _set_prefetched(service, "terms", TaxonomyTerm, terms.get(service.pk, []), using)
-    translations = {row.service_id: row for row in rows(ServiceTranslation, service_id__in=ids, language=language)}
+    translations = {row.service_id: row for row in reads["translations"].rows(using, ids, language)}
     for service in services:
         service.translations_in_language = [translations[service.pk]] if service.pk in translations else []
-    links = list(rows(ServiceAtLocation, service_id__in=ids).select_related("location"))
-    hand_out(services, "service_at_locations", ServiceAtLocation, links, lambda link: link.service_id)
+    links = reads["links"].rows(using, ids)
     # Each place once, however many of the services are there.
-    places = {}
+    places = {place.pk: place for place in reads["places"].rows(using, {link.location_id for link in links})}
     for link in links:
-        link.location = places.setdefault(link.location_id, link.location)
+        link.location = places[link.location_id]
+    hand_out(services, "service_at_locations", ServiceAtLocation, links, lambda link: link.service_id)
     places = list(places.values())
     place_ids = [place.pk for place in places]
-    hand_out(places, "addresses", Address, rows(Address, location_id__in=place_ids), lambda row: row.location_id)
-    hand_out(places, "schedules", Schedule, rows(Schedule, location_id__in=place_ids), lambda row: row.location_id)
+    hand_out(places, "addresses", Address, reads["addresses"].rows(using, place_ids), lambda row: row.location_id)
+    hand_out(places, "schedules", Schedule, reads["place hours"].rows(using, place_ids), lambda row: row.location_id)
     return services
+
+
+@functools.cache
+def _card_reads():
+    """The statements of load_cards(), each compiled once (reading.ByIds), in the models' own orders."""
+    from .places import Address, Location
+    from .taxonomy import Taxonomy, TaxonomyTerm
+
+    term_order = [
+        f"-taxonomy_term__{name[1:]}" if name.startswith("-") else f"taxonomy_term__{name}"
+        for name in TaxonomyTerm._meta.ordering
+    ]
+    return {
+        "phones": ByIds(lambda ids: Phone.objects.filter(service_id__in=ids)),
+        "schedules": ByIds(lambda ids: Schedule.objects.filter(service_id__in=ids)),
+        "areas": ByIds(lambda ids: ServiceArea.objects.filter(service_id__in=ids)),
+        "tagged": ByIds(
+            lambda ids: (
+                ServiceTerm.objects.filter(service_id__in=ids)
+                .order_by(*term_order)
+                .values_list("service_id", "taxonomy_term_id")
+            )
+        ),
+        # (Terms and places are found by id: their order is the links'.)
+        "terms": ByIds(lambda ids: TaxonomyTerm.objects.filter(pk__in=ids).order_by()),
+        "vocabularies": ByIds(lambda ids: Taxonomy.objects.filter(pk__in=ids).order_by()),
+        "translations": ByIds(
+            lambda ids, language: ServiceTranslation.objects.filter(service_id__in=ids, language=language)
+        ),
+        "links": ByIds(lambda ids: ServiceAtLocation.objects.filter(service_id__in=ids)),
+        "places": ByIds(lambda ids: Location.objects.filter(pk__in=ids).order_by()),
+        "addresses": ByIds(lambda ids: Address.objects.filter(location_id__in=ids)),
+        "place hours": ByIds(lambda ids: Schedule.objects.filter(location_id__in=ids)),
+    }
 
 
 def _set_prefetched(instance, name, model, children, using):
