@@ -4,11 +4,11 @@ from django import template
 from django.conf import settings
 from django.urls import reverse, translate_url
 from django.utils.formats import number_format
-from django.utils.html import conditional_escape as _e
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext, override
 
 from .. import cards, geo, phones
+from ..cards import escape as _e
 from ..facets import estimate
 
 register = template.Library()
