@@ -1,13 +1,14 @@
-"""reading.ByIds: a statement compiled once and run for each list of ids gives what the ORM gives."""
+"""reading.Prepared: a statement compiled once and run for each list of ids gives what the ORM gives."""
 
 import datetime
 import uuid
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
 from resources.models import Location, Phone, Schedule, Service, ServiceTranslation
-from resources.models.reading import ByIds
+from resources.models.reading import Prepared
 
 from .conftest import make_location, make_phone, make_schedule, make_service
 
@@ -38,8 +39,8 @@ def services(db):
 def test_rows_are_the_instances_the_orm_gives_in_its_order(services):
     ids = [service.pk for service in services]
     for model, read in (
-        (Schedule, ByIds(lambda ids: Schedule.objects.filter(service_id__in=ids))),
-        (Phone, ByIds(lambda ids: Phone.objects.filter(service_id__in=ids))),
+        (Schedule, Prepared(lambda ids: Schedule.objects.filter(service_id__in=ids))),
+        (Phone, Prepared(lambda ids: Phone.objects.filter(service_id__in=ids))),
     ):
         expected = list(model.objects.filter(service_id__in=ids))
         found = read.rows("default", reversed(ids))
@@ -47,7 +48,7 @@ def test_rows_are_the_instances_the_orm_gives_in_its_order(services):
         assert [fields(row) for row in found] == [fields(row) for row in expected]
         assert all(isinstance(row.uuid, uuid.UUID) and row._state.db == "default" for row in found)
         assert not any(row._state.adding for row in found)
-    hours = ByIds(lambda ids: Schedule.objects.filter(service_id__in=ids)).rows("default", ids)
+    hours = Prepared(lambda ids: Schedule.objects.filter(service_id__in=ids)).rows("default", ids)
     assert [
         (row.opens_at, row.open_24_7, row.valid_from, row.interval) for row in sorted(hours, key=lambda r: r.pk)
     ] == [
@@ -59,7 +60,7 @@ def test_rows_are_the_instances_the_orm_gives_in_its_order(services):
 
 def test_a_statement_is_compiled_once_and_takes_other_values_each_run(services):
     first, second, _third = services
-    read = ByIds(lambda ids, language: ServiceTranslation.objects.filter(service_id__in=ids, language=language))
+    read = Prepared(lambda ids, language: ServiceTranslation.objects.filter(service_id__in=ids, language=language))
     assert [row.description for row in read.rows("default", [first.pk, second.pk], "es")] == ["Ayuda."]
     statements = []
 
@@ -76,7 +77,7 @@ def test_a_statement_is_compiled_once_and_takes_other_values_each_run(services):
 
 
 def test_values_list_rows_are_tuples(services):
-    read = ByIds(lambda ids: Service.objects.filter(pk__in=ids).order_by("-name").values_list("pk", "name"))
+    read = Prepared(lambda ids: Service.objects.filter(pk__in=ids).order_by("-name").values_list("pk", "name"))
     assert read.rows("default", [service.pk for service in services]) == [
         (service.pk, service.name) for service in sorted(services, key=lambda s: s.name, reverse=True)
     ]
@@ -84,7 +85,20 @@ def test_values_list_rows_are_tuples(services):
 
 def test_select_related_and_a_value_left_out_are_refused(services):
     with pytest.raises(ValueError, match="select_related"):
-        ByIds(lambda ids: Phone.objects.filter(service_id__in=ids).select_related("service")).rows("default", [1])
-    unused = ByIds(lambda ids, language: Location.objects.filter(pk__in=ids))
+        Prepared(lambda ids: Phone.objects.filter(service_id__in=ids).select_related("service")).rows("default", [1])
+    unused = Prepared(lambda ids, language: Location.objects.filter(pk__in=ids))
     with pytest.raises(ValueError, match="once"):
         unused.rows("default", [1], "es")
+
+
+def test_a_statement_without_ids_and_with_annotations(services):
+    read = Prepared(
+        lambda *names: Service.objects.filter(name__in=names).annotate(holder=F("organization__name")), ids=False
+    )
+    found = read.rows("default", "First", "Third")
+    assert [(row.name, row.holder) for row in found] == [
+        (row.name, row.organization.name)
+        for row in Service.objects.filter(name__in=["First", "Third"]).select_related("organization")
+    ]
+    assert len(found) == 2
+    assert read.rows("default", "Second", "Nobody") == [Service.objects.get(name="Second")]

@@ -17,34 +17,51 @@ from django.db.models.query import ModelIterable
 
 # What stands for a parameter while the statement is compiled: the ids, then the values given, in that order.
 _IDS = "\x00ids\x00"
-_VALUES = tuple(f"\x00value {number}\x00" for number in range(4))
+_VALUES = tuple(f"\x00value {number}\x00" for number in range(8))
 
 
-class ByIds:
+class Prepared:
     """make(ids, *values) gives the queryset: `ids` an expression of the list of ids (for a lookup such as
-    service_id__in), `values` what else differs between runs (a language code). Each run, rows(using, ids,
-    *values) gives model instances as the queryset would, or, for a values_list() queryset, tuples."""
+    service_id__in), `values` what else differs between runs (a language code); with ids=False, make(*values).
+    Each run, rows(using, ids, *values) (or rows(using, *values)) gives model instances as the queryset would,
+    with its annotations, or, for a values_list() queryset, tuples."""
 
-    def __init__(self, make):
+    def __init__(self, make, *, ids=True):
         self.make = make
-        self._compiled = {}  # {(database alias, how many values): (sql, parameters, converters, attnames)}
+        self.ids = ids
+        self._compiled = {}  # {(database alias, how many arguments): _Compiled}
 
-    def rows(self, using, ids, *values):
-        key = (using, len(values))
+    def rows(self, using, *arguments):
+        key = (using, len(arguments))
         if key not in self._compiled:
-            self._compiled[key] = self._compile(using, len(values))
-        sql, parameters, converters, attnames = self._compiled[key]
+            self._compiled[key] = self._compile(using, len(arguments) - self.ids)
+        compiled = self._compiled[key]
         connection = connections[using]
-        arguments = [json.dumps(list(ids)) if connection.vendor == "sqlite" else list(ids), *values]
+        if self.ids:
+            ids = list(arguments[0])
+            arguments = (json.dumps(ids) if connection.vendor == "sqlite" else ids, *arguments[1:])
         with connection.cursor() as cursor:
-            cursor.execute(sql, [arguments[given] if given is not None else fixed for given, fixed in parameters])
+            cursor.execute(
+                compiled.sql, [arguments[given] if given is not None else fixed for given, fixed in compiled.parameters]
+            )
             rows = cursor.fetchall()
-        if converters:
-            rows = [self._converted(row, converters, connection) for row in rows]
-        if attnames is None:
+        if compiled.converters:
+            rows = [self._converted(row, compiled.converters, connection) for row in rows]
+        if compiled.attnames is None:
             return [tuple(row) for row in rows]
-        model = self._model
-        return [model.from_db(using, attnames, row) for row in rows]
+        model, attnames, (start, end), annotations = (
+            compiled.model,
+            compiled.attnames,
+            compiled.fields,
+            compiled.annotations,
+        )
+        found = []
+        for row in rows:
+            instance = model.from_db(using, attnames, row[start:end])
+            for name, position in annotations:
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
 
     @staticmethod
     def _converted(row, converters, connection):
@@ -58,25 +75,39 @@ class ByIds:
 
     def _compile(self, using, count):
         connection = connections[using]
-        if connection.vendor == "sqlite":
-            ids = RawSQL("SELECT value FROM json_each(%s)", [_IDS])
-        else:
-            ids = RawSQL("SELECT unnest(%s::bigint[])", [_IDS])
-        queryset = self.make(ids, *_VALUES[:count]).using(using)
+        stand_ins = list(_VALUES[:count])
+        if self.ids:
+            if connection.vendor == "sqlite":
+                stand_ins.insert(0, RawSQL("SELECT value FROM json_each(%s)", [_IDS]))
+            else:
+                stand_ins.insert(0, RawSQL("SELECT unnest(%s::bigint[])", [_IDS]))
+        queryset = self.make(*stand_ins).using(using)
         compiler = queryset.query.get_compiler(using)
         sql, parameters = compiler.as_sql()
         if compiler.klass_info and compiler.klass_info.get("related_klass_infos"):
-            raise ValueError("ByIds reads one model's rows: select_related() is not for it.")
+            raise ValueError("Prepared reads one model's rows: select_related() is not for it.")
         columns = [column for column, _sql, _alias in compiler.select]
-        converters = compiler.get_converters(columns)
-        self._model = queryset.model
-        # Rows of a model (its fields, each in its column), or of a values_list().
-        attnames = [column.target.attname for column in columns] if queryset._iterable_class is ModelIterable else None
         # Each parameter as (which argument of rows() it is, or None, and else its value).
-        stands_for = {_IDS: 0, **{value: number + 1 for number, value in enumerate(_VALUES[:count])}}
+        stands_for = {value: number + self.ids for number, value in enumerate(_VALUES[:count])}
+        if self.ids:
+            stands_for[_IDS] = 0
         parameters = [
             (stands_for.get(parameter) if isinstance(parameter, str) else None, parameter) for parameter in parameters
         ]
-        if sorted(given for given, _fixed in parameters if given is not None) != list(range(count + 1)):
+        if sorted(given for given, _fixed in parameters if given is not None) != list(range(count + self.ids)):
             raise ValueError("Each of the ids and the values must be a parameter of the statement, once.")
-        return sql, parameters, converters, attnames
+        compiled = _Compiled(sql, parameters, compiler.get_converters(columns), queryset.model)
+        if queryset._iterable_class is ModelIterable:  # rows of a model (its fields, then its annotations)
+            fields = compiler.klass_info["select_fields"]
+            compiled.fields = fields[0], fields[-1] + 1
+            compiled.attnames = [columns[position].target.attname for position in fields]
+            compiled.annotations = list(compiler.annotation_col_map.items())
+        return compiled
+
+
+class _Compiled:
+    def __init__(self, sql, parameters, converters, model):
+        self.sql, self.parameters, self.converters, self.model = sql, parameters, converters, model
+        self.attnames = None  # (None: a values_list(), whose rows are tuples)
+        self.fields = (0, 0)
+        self.annotations = []

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from .base import HSDSModel, ListingHistory, Tristate
 from .details import Phone, Schedule
 from .places import Location, ServiceArea, ServiceAtLocation
-from .reading import ByIds
+from .reading import Prepared
 
 
 def days_setting(name):
@@ -241,7 +241,7 @@ def load_cards(services):
 
 @functools.cache
 def _card_reads():
-    """The statements of load_cards(), each compiled once (reading.ByIds), in the models' own orders."""
+    """The statements of load_cards(), each compiled once (reading.Prepared), in the models' own orders."""
     from .places import Address, Location
     from .taxonomy import Taxonomy, TaxonomyTerm
 
@@ -250,10 +250,10 @@ def _card_reads():
         for name in TaxonomyTerm._meta.ordering
     ]
     return {
-        "phones": ByIds(lambda ids: Phone.objects.filter(service_id__in=ids)),
-        "schedules": ByIds(lambda ids: Schedule.objects.filter(service_id__in=ids)),
-        "areas": ByIds(lambda ids: ServiceArea.objects.filter(service_id__in=ids)),
-        "tagged": ByIds(
+        "phones": Prepared(lambda ids: Phone.objects.filter(service_id__in=ids)),
+        "schedules": Prepared(lambda ids: Schedule.objects.filter(service_id__in=ids)),
+        "areas": Prepared(lambda ids: ServiceArea.objects.filter(service_id__in=ids)),
+        "tagged": Prepared(
             lambda ids: (
                 ServiceTerm.objects.filter(service_id__in=ids)
                 .order_by(*term_order)
@@ -261,15 +261,15 @@ def _card_reads():
             )
         ),
         # (Terms and places are found by id: their order is the links'.)
-        "terms": ByIds(lambda ids: TaxonomyTerm.objects.filter(pk__in=ids).order_by()),
-        "vocabularies": ByIds(lambda ids: Taxonomy.objects.filter(pk__in=ids).order_by()),
-        "translations": ByIds(
+        "terms": Prepared(lambda ids: TaxonomyTerm.objects.filter(pk__in=ids).order_by()),
+        "vocabularies": Prepared(lambda ids: Taxonomy.objects.filter(pk__in=ids).order_by()),
+        "translations": Prepared(
             lambda ids, language: ServiceTranslation.objects.filter(service_id__in=ids, language=language)
         ),
-        "links": ByIds(lambda ids: ServiceAtLocation.objects.filter(service_id__in=ids)),
-        "places": ByIds(lambda ids: Location.objects.filter(pk__in=ids).order_by()),
-        "addresses": ByIds(lambda ids: Address.objects.filter(location_id__in=ids)),
-        "place hours": ByIds(lambda ids: Schedule.objects.filter(location_id__in=ids)),
+        "links": Prepared(lambda ids: ServiceAtLocation.objects.filter(service_id__in=ids)),
+        "places": Prepared(lambda ids: Location.objects.filter(pk__in=ids).order_by()),
+        "addresses": Prepared(lambda ids: Address.objects.filter(location_id__in=ids)),
+        "place hours": Prepared(lambda ids: Schedule.objects.filter(location_id__in=ids)),
     }
 
 
