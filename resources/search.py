@@ -131,11 +131,18 @@ def _longest_synonym(folded, position, groups):
     return best
 
 
-def synonym_groups():
+def synonym_groups(using="default"):
     """The curators' synonym groups, each a list of phrases, each phrase a tuple of folded words."""
-    from .models import SearchSynonym
+    return [[tuple(fold(phrase).split()) for phrase in item.phrase_list()] for item in _synonyms().rows(using)]
 
-    return [[tuple(fold(phrase).split()) for phrase in item.phrase_list()] for item in SearchSynonym.objects.all()]
+
+@functools.cache
+def _synonyms():
+    """The statement that reads the synonyms, compiled once (models.reading: every search with words reads them)."""
+    from .models import SearchSynonym
+    from .models.reading import Prepared
+
+    return Prepared(lambda: SearchSynonym.objects.all(), ids=False)
 
 
 def regions_in(text):
@@ -195,7 +202,7 @@ def understand(text, using="default"):
     places, text = regions_in(text)
     if not words_of(text):
         return places, []
-    groups = synonym_groups()
+    groups = synonym_groups(using)
     concepts = parse(text, groups)
     vendor = connections[using].vendor
     if vendor not in _ENGINES:
