@@ -415,14 +415,15 @@ class ServiceFilter(django_filters.FilterSet):
             self._around = search.Around(origin, self.radius(), self.queryset.db)
         return search.NearQuery(query, self._around, geo.elsewhere_condition(origin))
 
-    def results(self, prepare=None, estimate_before=None):
+    def results(self, prepare=None, estimate_before=None, load=None):
         """The results for a paginator: count() and slices of services in order, each slice prepared by
-        `prepare` (a function of a queryset), from the index when on_index(), else from `qs`. `estimate_before`:
-        as for search.SearchResults (a large total may be estimated for a page before that offset)."""
+        `prepare` (a function of a queryset), from the index when on_index(), else from `qs`. `estimate_before`
+        and `load`: as for search.SearchResults (a large total may be estimated for a page before that offset;
+        a slice of the index's results is a list that load() makes of their ids)."""
         if not self.on_index():
             return prepare(self.qs) if prepare else self.qs
         if not hasattr(self, "_results"):
-            self._results = search.SearchResults(self.index_query(), prepare, estimate_before)
+            self._results = search.SearchResults(self.index_query(), prepare, estimate_before, load)
         return self._results
 
     # Facet counts ----------------------------------------------------------------------------------------

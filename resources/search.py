@@ -1684,14 +1684,19 @@ class NearQuery:
         far = total - self.close_count()
         return "distance, then newest" if max(far, self.close_count()) > EXACT_LIMIT else "distance"
 
-    def annotations(self, ids):
-        """What nearest_first() gives each service of a page: `distance` (None when none is within reach) and
-        `nearest_place`, from the places page() read."""
+    def annotation_values(self, ids):
+        """What nearest_first() gives each service of a page: {"distance": {id: miles}, "nearest_place": {id:
+        place id}} for those within reach (the others get None), from the places page() read."""
         reach = getattr(self, "_reach", {})
         close = [pk for pk in ids if pk in reach]
+        return {"distance": {pk: reach[pk][0] for pk in close}, "nearest_place": {pk: reach[pk][1] for pk in close}}
+
+    def annotations(self, ids):
+        """annotation_values() as expressions, for a queryset of the page."""
+        values = self.annotation_values(ids)
         return {
-            "distance": by_id({pk: reach[pk][0] for pk in close}, FloatField()),
-            "nearest_place": by_id({pk: reach[pk][1] for pk in close}, IntegerField()),
+            "distance": by_id(values["distance"], FloatField()),
+            "nearest_place": by_id(values["nearest_place"], IntegerField()),
         }
 
 
@@ -1714,11 +1719,13 @@ class SearchResults:
     that page in the search's order, prepared by `prepare` (e.g. with what a result card shows).
 
     `estimate_before`: the offset of the page to be shown, when a large total may be estimated for it (None:
-    always counted, as the API's total_items)."""
+    always counted, as the API's total_items). `load`: instead of a queryset, a slice is what load(ids, database)
+    gives, the services of those ids in that order (models.cards_of), with their annotations as attributes."""
 
-    def __init__(self, query, prepare=None, estimate_before=None):
+    def __init__(self, query, prepare=None, estimate_before=None, load=None):
         self.query = query
         self.prepare = prepare or (lambda queryset: queryset)
+        self.load = load
         self.estimate_before = estimate_before
         # Whether count() is an estimate (see there).
         self.estimated = False
@@ -1786,6 +1793,13 @@ class SearchResults:
         start = item.start or 0
         stop = self.count() if item.stop is None else item.stop
         ids = self.query.page(start, max(0, stop - start), self.count())
+        if self.load is not None:
+            services = self.load(ids, self.query.using)
+            if hasattr(self.query, "annotation_values"):
+                for name, values in self.query.annotation_values(ids).items():
+                    for service in services:
+                        setattr(service, name, values.get(service.pk))
+            return services
         services = Service.objects.using(self.query.using).filter(pk__in=ids)
         if ids:
             services = services.order_by(by_id({pk: position for position, pk in enumerate(ids)}, IntegerField()))

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_safe
 
 from . import geo
 from .filters import ServiceFilter
-from .models import Organization, Service, Taxonomy, TaxonomyTerm, load_cards
+from .models import Organization, Service, Taxonomy, TaxonomyTerm, cards_of, load_cards
 from .search import SearchResults
 
 # How many hotlines the home page shows, and a search that found nothing offers instead: the first in the
@@ -47,11 +47,14 @@ def search(request):
     results = filterset.results(
         prepare=lambda services: services.for_cards(),
         estimate_before=_offset_asked(request.GET.get("page"), settings.RESULTS_PER_PAGE),
+        load=cards_of,
     )
     # The facets' own samples are read beside the page's work (in a helper thread), collected by facets().
     filterset.start_facets()
     page = Paginator(results, settings.RESULTS_PER_PAGE).get_page(request.GET.get("page"))
-    services = load_cards(list(page.object_list))
+    services = list(page.object_list)
+    if not isinstance(results, SearchResults):  # (the index's results come loaded: cards_of)
+        load_cards(services)
     facets = filterset.facets()
     origin = filterset.origin()
     if origin:

@@ -11,7 +11,7 @@ from django.utils import translation
 
 from resources.cards import service_card
 from resources.demo import load_demo_data
-from resources.models import Address, Phone, Service, ServiceArea, ServiceTranslation, load_cards
+from resources.models import Address, Phone, Service, ServiceArea, ServiceTranslation, cards_of, load_cards
 
 from .conftest import (
     make_area,
@@ -129,3 +129,26 @@ def test_a_card_speaks_the_pages_language_and_links_to_the_listing_in_it(directo
         set_script_prefix("/")
     with translation.override("es"):
         assert "Añadir a mi lista" in service_card(load_cards(services)[0])
+
+
+def test_cards_of_ids_are_the_cards_of_the_queryset_in_the_order_of_the_ids(directory):
+    """cards_of() (a search page's results, which are ids) gives what for_cards() and load_cards() give."""
+    published = list(Service.objects.published().order_by("-name").values_list("pk", flat=True))
+    ids = [*published[::2], 10**9]  # in no order of the table's, and one id that is no listing
+    with CaptureQueriesContext(connection) as reading:
+        found = cards_of(ids)
+    assert len(reading) == 14  # the services, their organizations and hotlines, then load_cards' 11
+    expected = {service.pk: service for service in load_cards(list(Service.objects.filter(pk__in=ids).for_cards()))}
+    assert [service.pk for service in found] == ids[:-1]
+    assert any(service.hotline_or_none for service in found)
+    assert not all(service.hotline_or_none for service in found)
+    with CaptureQueriesContext(connection) as rendering:
+        cards = _cards(found)
+    assert not rendering.captured_queries
+    assert cards == _cards(expected[pk] for pk in ids[:-1])
+    for service in found:
+        assert service.organization == expected[service.pk].organization
+        assert service.hotline_or_none == expected[service.pk].hotline_or_none
+        if service.hotline_or_none:
+            assert service.hotline.service is service
+    assert cards_of([]) == []

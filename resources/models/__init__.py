@@ -13,6 +13,7 @@ from .services import (
     Service,
     ServiceTerm,
     ServiceTranslation,
+    cards_of,
     load_cards,
 )
 from .taxonomy import Taxonomy, TaxonomyTerm
@@ -48,5 +49,6 @@ __all__ = [
     "Taxonomy",
     "TaxonomyTerm",
     "Tristate",
+    "cards_of",
     "load_cards",
 ]
