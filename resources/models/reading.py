@@ -1,4 +1,4 @@
-"""Statements that Django's compiler writes once per process and database, run for each list of ids.
+"""Statements that Django's compiler writes once per process and database, then runs with new values each time.
 
 A result page reads what its 20 cards show in about ten statements, each of the same shape on every page: the
 phones, hours, areas, terms... of these services, or of these places. Through the ORM each is a queryset built,
@@ -6,7 +6,8 @@ cloned, filtered and compiled anew, which took three quarters of the time of rea
 at 100,000 services, where running it and making model instances of its rows takes 0.3). Here the ORM still
 writes the SQL, the model's default order included, and its converters still turn each column into its Python
 value; it only does so once. The ids are one parameter, so that the statement is the same for any number of
-them: a JSON array SQLite reads with json_each, an array on PostgreSQL.
+them: a JSON array SQLite reads with json_each, an array on PostgreSQL. The facets' vocabularies and the search
+synonyms, read by every search page, are such statements too, without ids.
 """
 
 import json

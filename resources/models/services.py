@@ -189,7 +189,7 @@ def load_cards(services):
     addresses and hours, in 11 statements however many services there are. The same relations as for_listing()
     leaves prefetched, each in its model's own order, but each read once for the whole list and handed to
     every service as it is: Django's prefetch makes a queryset per service and relation (a copy of the query,
-    then a filter), about 130 of them for a page of 20 results. Each statement is compiled once (_CARD_READS).
+    then a filter), about 130 of them for a page of 20 results. Each statement is compiled once (_card_reads).
     Returns `services`."""
     from .places import Address
     from .taxonomy import TaxonomyTerm
@@ -261,16 +261,16 @@ def cards_of(ids, using="default"):
 
 @functools.cache
 def _card_reads():
-    """The statements of load_cards(), each compiled once (reading.Prepared), in the models' own orders."""
-    from .places import Address, Location
+    """The statements of cards_of() and load_cards(), each compiled once (reading.Prepared), in the models' own
+    orders."""
+    from .organizations import Organization
+    from .places import Address
     from .taxonomy import Taxonomy, TaxonomyTerm
 
     term_order = [
         f"-taxonomy_term__{name[1:]}" if name.startswith("-") else f"taxonomy_term__{name}"
         for name in TaxonomyTerm._meta.ordering
     ]
-    from .organizations import Organization
-
     return {
         "services": Prepared(lambda ids: Service.objects.filter(pk__in=ids).order_by()),
         "organizations": Prepared(lambda ids: Organization.objects.filter(pk__in=ids).order_by()),
