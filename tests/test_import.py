@@ -706,6 +706,27 @@ def test_a_parent_organization_later_in_the_file_is_linked():
     assert str(organization.parent_organization.uuid) == parent["organization"]["id"]
 
 
+def test_a_link_to_a_later_record_is_made_as_soon_as_that_record_is_written(monkeypatch):
+    """Not at the end of the import: a term's parent linked last made the index refresh every service tagged with
+    the term by then (on PostgreSQL, minutes a term for a large directory)."""
+    monkeypatch.setattr(importer, "CHUNK_SIZE", 1)
+    child, parent, later = _service("Child"), _service("Parent"), _service("Later")
+    child["organization"]["parent_organization_id"] = parent["organization"]["id"]
+    with CaptureQueriesContext(connection) as captured:
+        report = importer.import_documents([child, parent, later])
+    assert report.warnings == []
+    statements = [query["sql"] for query in captured]
+    linked = [n for n, sql in enumerate(statements) if re.match(r'UPDATE "resources_organization" SET "parent', sql)]
+    written = [
+        n for n, sql in enumerate(statements) if sql.startswith('INSERT INTO "resources_historicalservice"')
+    ]
+    assert len(linked) == 1
+    assert len(written) == 3
+    assert written[1] < linked[0] < written[2]  # after the parent's chunk, before the next one
+    organization = Organization.objects.get(uuid=child["organization"]["id"])
+    assert str(organization.parent_organization.uuid) == parent["organization"]["id"]
+
+
 def test_a_location_shared_by_several_services_is_one_row():
     first, second = _service("First"), _service("Second")
     second["service_at_locations"][0]["location"] = copy.deepcopy(first["service_at_locations"][0]["location"])

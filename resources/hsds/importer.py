@@ -1253,6 +1253,7 @@ class _Importer:
                 except (IntegrityError, DataError) as error:
                     record.faults = [f"$: the database refused it: {error}"]
                     self.invalid.append((record.seq, record.invalid()))
+        self._link_known()
         if self.progress is not None:
             self.progress.update(len(prepared))
 
@@ -1612,8 +1613,19 @@ class _Importer:
             elif model is TaxonomyTerm:
                 self._remember_term(obj)
 
+    def _link_known(self):
+        """Link what pointed at rows later in the input as soon as those rows are written (at the end of each
+        chunk), not all at the end: a term's parent linked last made PostgreSQL's triggers refresh the index
+        entry of every service tagged with the term by then (over two minutes a term, for each of the synthetic
+        directory's 25 terms, at 100,000 services); linked after the chunk that wrote the parent, a few."""
+        ready = [item for item in self.deferred if item[3] in self.known]
+        if ready:
+            self.deferred = [item for item in self.deferred if item[3] not in self.known]
+            self._link(ready)
+
     def _link_deferred(self):
-        """Link what pointed at rows later in the input; warn about the targets found nowhere."""
+        """Link what pointed at rows later in the input (or not in it, but in the database); warn about the
+        targets found nowhere."""
         missing = {}
         for _model, _uuid, _name, target, _where, _path in self.deferred:
             if target not in self.known:
@@ -1623,8 +1635,13 @@ class _Importer:
             for start in range(0, len(uuids), 900):
                 rows = model.objects.filter(uuid__in=uuids[start : start + 900]).values_list("uuid", "pk")
                 self.known.update(((model, str(row_uuid)), pk) for row_uuid, pk in rows)
+        deferred, self.deferred = self.deferred, []
+        self._link(deferred)
+
+    def _link(self, deferred):
+        """Write the links of `deferred` (what records pointed at before their target was written)."""
         updates = {}
-        for model, row_uuid, name, target, where, path in self.deferred:
+        for model, row_uuid, name, target, where, path in deferred:
             pk = self.known.get(target)
             if pk is None:
                 what = f"{target[0]._meta.verbose_name} {target[1]}"
