@@ -878,8 +878,10 @@ class IndexQuery:
         already (see _sample)."""
         return _sample(self, total, probed)
 
-    def page(self, offset, limit, total):
-        """The ids of one page of matches, best first (by name when there are no words)."""
+    def page(self, offset, limit, total, matches=None):
+        """The ids of one page of matches, best first (by name when there are no words). `matches`: the ids of
+        every match, when they have been read already (a small set's sample, SearchResults): a page by name then
+        sorts those rather than matching them again (3.6 instead of 8.7 ms for 1,936 at 100,000 services)."""
         if self.impossible or offset >= total:
             return []
         if self.newest_first(total):
@@ -887,6 +889,8 @@ class IndexQuery:
                 return [row[0] for row in reversed(self.engine.few)][offset : offset + limit]
             return [row[0] for row in self._run(*self.engine.newest(offset, limit))]
         if not self.concepts:
+            if matches is not None:
+                return [row[0] for row in self._run(*_by_name_among(self.vendor, matches, offset, limit))]
             return [row[0] for row in self._run(*self.engine.by_name(offset, limit))]
         if total <= EXACT_LIMIT:
             return [row[0] for row in self.engine.run(*self.engine.ranked(offset, limit))]
@@ -1220,11 +1224,7 @@ class _SqliteIndex:
 
     def by_name(self, offset, limit):
         if self.few is not None:
-            return (
-                "SELECT s.id FROM resources_service s WHERE s.id IN (SELECT value FROM json_each(%s)) "
-                "ORDER BY s.name, s.id LIMIT %s OFFSET %s",
-                [json.dumps([row[0] for row in self.few]), limit, offset],
-            )
+            return _by_name_among("sqlite", [row[0] for row in self.few], offset, limit)
         return (
             f"SELECT s.id FROM {self.table} JOIN resources_service s ON s.id = +{self.table}.rowid {self._WHERE} "
             "ORDER BY s.name, s.id LIMIT %s OFFSET %s",
@@ -1396,6 +1396,19 @@ class _PostgresqlIndex:
             f"WHERE {self.where} ORDER BY s.name, s.id LIMIT %s OFFSET %s",
             [*self.params, limit, offset],
         )
+
+
+def _by_name_among(vendor, ids, offset, limit):
+    """SQL and parameters of a page of `ids`, by name."""
+    if vendor == "sqlite":
+        among, ids = "IN (SELECT value FROM json_each(%s))", json.dumps(list(ids))
+    else:
+        among, ids = "= ANY(%s)", list(ids)
+    return f"SELECT s.id FROM resources_service s WHERE s.id {among} ORDER BY s.name, s.id LIMIT %s OFFSET %s", [
+        ids,
+        limit,
+        offset,
+    ]
 
 
 _INDEX_ENGINES = {"sqlite": _SqliteIndex, "postgresql": _PostgresqlIndex}
@@ -1792,7 +1805,11 @@ class SearchResults:
             raise TypeError("SearchResults can only be sliced.")
         start = item.start or 0
         stop = self.count() if item.stop is None else item.stop
-        ids = self.query.page(start, max(0, stop - start), self.count())
+        sample = getattr(self, "_sample", None)
+        if sample is not None and sample[1] == 1 and isinstance(self.query, IndexQuery):  # every match, read
+            ids = self.query.page(start, max(0, stop - start), self.count(), [row[0] for row in sample[0]])
+        else:
+            ids = self.query.page(start, max(0, stop - start), self.count())
         if self.load is not None:
             services = self.load(ids, self.query.using)
             if hasattr(self.query, "annotation_values"):

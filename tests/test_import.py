@@ -717,9 +717,7 @@ def test_a_link_to_a_later_record_is_made_as_soon_as_that_record_is_written(monk
     assert report.warnings == []
     statements = [query["sql"] for query in captured]
     linked = [n for n, sql in enumerate(statements) if re.match(r'UPDATE "resources_organization" SET "parent', sql)]
-    written = [
-        n for n, sql in enumerate(statements) if sql.startswith('INSERT INTO "resources_historicalservice"')
-    ]
+    written = [n for n, sql in enumerate(statements) if sql.startswith('INSERT INTO "resources_historicalservice"')]
     assert len(linked) == 1
     assert len(written) == 3
     assert written[1] < linked[0] < written[2]  # after the parent's chunk, before the next one

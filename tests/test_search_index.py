@@ -594,6 +594,28 @@ def test_a_set_guessed_small_is_read_whole_on_sqlite_and_counted_first_on_postgr
     assert (len(rows), scale) == (64, 1.0)
 
 
+@pytest.mark.parametrize("data", [{"need": "legal-aid"}, {"region": "US-TX"}, {}])
+def test_a_page_by_name_of_a_set_read_whole_sorts_what_was_read(many, data):
+    """Without words, a set whose every match the page has read (its sample, on SQLite) is put in order by name
+    among those ids, not matched again: the same pages, the last ones included."""
+    make_service(name="Harbor 05", terms=[Service.objects.get(name="Harbor 05").terms.get()])  # a name twice
+    results = filterset(data).results(estimate_before=0)
+    total = results.count()
+    query = results.query
+    matches = query.ids_of_matches()
+    assert len(matches) == total > 20
+    for offset in (0, 5, total - 3):
+        assert query.page(offset, 10, total, matches) == query.page(offset, 10, total)
+    by_name = sorted(Service.objects.filter(pk__in=matches), key=lambda service: (service.name, service.pk))
+    assert [service.pk for service in results[5:15]] == [service.pk for service in by_name[5:15]]
+    with CaptureQueriesContext(connection) as captured:
+        results[0:10]
+    statements = " ".join(query["sql"] for query in captured)
+    if connection.vendor == "sqlite":  # its set was read whole while counted: the page does not match again
+        assert results.sample()[1] == 1
+        assert " MATCH " not in statements
+
+
 def test_a_set_guessed_small_that_is_not_is_counted(many, monkeypatch):
     monkeypatch.setattr(search, "EXACT_LIMIT", 50)
     monkeypatch.setattr(search.IndexQuery, "probe", lambda self: (10, None))
