@@ -10,10 +10,10 @@ the radius nor the text can place them more precisely than their city, which the
 text gives that distance only to the nearest 5 miles. Their coordinates never leave the database.
 """
 
-import functools
 import json
 import math
 import re
+import threading
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -126,20 +126,27 @@ def _nearest_state(latitude, longitude):
     return state
 
 
-@functools.cache
 def _zip_squares():
     """{(degree of latitude, degree of longitude): [(latitude, longitude, state)]} of the ZIP codes of the US
-    states, district and territories, read once per process, a state at a time: the whole table at once would
-    hold 145 MB of dicts, where this adds 17. Military post offices (AA, AE, AP: at 0, 0 in the table) are in no
-    state and are left out, as are the freely associated states, which are not part of the US."""
-    squares = {}
-    for subdivision in pycountry.subdivisions.get(country_code="US"):
-        state = subdivision.code.split("-", 1)[1]
-        for place in zipcodes.filter_by(state=state):
-            if place.get("lat") and place.get("long"):
-                lat, lon = float(place["lat"]), float(place["long"])
-                squares.setdefault((math.floor(lat), math.floor(lon)), []).append((lat, lon, state))
-    return squares
+    states, district and territories, read once per process (under a lock: two first near-me searches at once
+    would each take the 0.8 s), a state at a time: the whole table at once would hold 145 MB of dicts, where
+    this adds 17. Left out: military post offices (AA, AE, AP), which are in no state; the freely associated
+    states, which are not part of the US; and the ZIP codes the table puts at 0, 0 for want of a place (45 of
+    them, in DC, New Jersey, California...), which would give a browser's failed "0, 0" a state."""
+    with _ZIP_SQUARES_LOCK:
+        if not _ZIP_SQUARES:
+            squares = {}
+            for subdivision in pycountry.subdivisions.get(country_code="US"):
+                state = subdivision.code.split("-", 1)[1]
+                for place in zipcodes.filter_by(state=state):
+                    lat, lon = float(place.get("lat") or 0), float(place.get("long") or 0)
+                    if lat or lon:
+                        squares.setdefault((math.floor(lat), math.floor(lon)), []).append((lat, lon, state))
+            _ZIP_SQUARES.update(squares)
+    return _ZIP_SQUARES
+
+
+_ZIP_SQUARES, _ZIP_SQUARES_LOCK = {}, threading.Lock()
 
 
 def great_circle(latitude, longitude, to_latitude, to_longitude, radius):

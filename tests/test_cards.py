@@ -152,3 +152,37 @@ def test_cards_of_ids_are_the_cards_of_the_queryset_in_the_order_of_the_ids(dire
         if service.hotline_or_none:
             assert service.hotline.service is service
     assert cards_of([]) == []
+
+
+def test_a_row_deleted_between_two_statements_is_left_out(directory, monkeypatch):
+    """Each statement of cards_of() and load_cards() sees the database as it is then: a place, or a service's
+    organization, that a curator deletes between two of them is left out of the page, never a server error."""
+    from resources.models import Location, Organization
+    from resources.models.services import _card_reads
+
+    reads = _card_reads()
+    place = Location.objects.get(name="Second door")
+    doomed = make_organization(name="Doomed")
+    moved = Service.objects.get(name="Second phone")
+    moved.organization = doomed
+    moved.save()
+    read_links, read_services = reads["links"].rows, reads["services"].rows
+
+    def links_then_delete(using, *arguments):
+        found = read_links(using, *arguments)
+        place.delete()  # (its links go with it, but they were read)
+        return found
+
+    def services_then_move(using, *arguments):
+        found = read_services(using, *arguments)
+        Service.objects.filter(pk=moved.pk).update(organization=make_organization(name="Elsewhere"))
+        doomed.delete()
+        return found
+
+    monkeypatch.setattr(reads["links"], "rows", links_then_delete)
+    monkeypatch.setattr(reads["services"], "rows", services_then_move)
+    ids = list(Service.objects.published().order_by("pk").values_list("pk", flat=True))
+    found = cards_of(ids)
+    assert [service.pk for service in found] == [pk for pk in ids if pk != moved.pk]
+    assert not any(link.location_id == place.pk for service in found for link in service.service_at_locations.all())
+    assert not Organization.objects.filter(pk=doomed.pk).exists()

@@ -398,7 +398,7 @@ def test_a_browser_point_takes_the_state_of_the_nearest_zip_code(point):
     near = [
         place
         for place in zipcodes.filter_by_coordinates(lat, lon, geo.STATE_LOOKUP_MILES)
-        if place["state"] not in {"AA", "AE", "AP"}
+        if place["state"] not in {"AA", "AE", "AP"} and (float(place["lat"]), float(place["long"])) != (0, 0)
     ]
     expected = None
     if near:
@@ -407,3 +407,11 @@ def test_a_browser_point_takes_the_state_of_the_nearest_zip_code(point):
     origin = geo.browser_origin(lat, lon)
     assert (origin.region.code if origin.region else None) == expected
     assert (expected is None) == (point == (51.5, -0.1))
+
+
+@pytest.mark.parametrize("point", [(0.0, 0.0), (0.2, -0.1)])
+def test_a_point_at_0_0_is_in_no_state(point):
+    """A browser's failed location often says 0, 0; the ZIP code table puts the codes it has no place for there
+    (in DC, New Jersey...), which must not give it a state."""
+    assert any(place["state"] == "DC" for place in zipcodes.filter_by_coordinates(0.0, 0.0, 1))
+    assert geo.browser_origin(*point).region is None

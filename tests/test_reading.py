@@ -102,3 +102,16 @@ def test_a_statement_without_ids_and_with_annotations(services):
     ]
     assert len(found) == 2
     assert read.rows("default", "Second", "Nobody") == [Service.objects.get(name="Second")]
+
+
+def test_what_a_prepared_statement_cannot_give_is_refused(services):
+    for make, refused in (
+        (lambda ids: Phone.objects.filter(service_id__in=ids).prefetch_related("languages"), "prefetch_related"),
+        (lambda ids: Phone.objects.filter(service_id__in=ids).distinct(), "distinct"),
+        (lambda ids: Phone.objects.filter(service_id__in=ids).values("pk"), "dicts"),
+        (lambda ids: Phone.objects.filter(service_id__in=ids).values_list("pk", flat=True), "flat"),
+    ):
+        with pytest.raises(ValueError, match=refused):
+            Prepared(make).rows("default", [1])
+    with pytest.raises(ValueError, match="at most 8"):
+        Prepared(lambda ids, *names: Service.objects.filter(name__in=names)).rows("default", [1], *"abcdefghi")

@@ -14,11 +14,13 @@ import json
 
 from django.db import connections
 from django.db.models.expressions import RawSQL
-from django.db.models.query import ModelIterable
+from django.db.models.query import ModelIterable, ValuesListIterable
 
 # What stands for a parameter while the statement is compiled: the ids, then the values given, in that order.
 _IDS = "\x00ids\x00"
 _VALUES = tuple(f"\x00value {number}\x00" for number in range(8))
+# The ids as a subquery: from a JSON array on SQLite, an array on PostgreSQL.
+_IDS_SQL = {"sqlite": "SELECT value FROM json_each(%s)", "postgresql": "SELECT unnest(%s::bigint[])"}
 
 
 class Prepared:
@@ -76,13 +78,18 @@ class Prepared:
 
     def _compile(self, using, count):
         connection = connections[using]
+        if connection.vendor not in _IDS_SQL:
+            raise NotImplementedError(f"Prepared statements run on SQLite and PostgreSQL, not {connection.vendor}.")
+        if count > len(_VALUES):
+            raise ValueError(f"A prepared statement takes at most {len(_VALUES)} values besides the ids.")
         stand_ins = list(_VALUES[:count])
         if self.ids:
-            if connection.vendor == "sqlite":
-                stand_ins.insert(0, RawSQL("SELECT value FROM json_each(%s)", [_IDS]))
-            else:
-                stand_ins.insert(0, RawSQL("SELECT unnest(%s::bigint[])", [_IDS]))
+            stand_ins.insert(0, RawSQL(_IDS_SQL[connection.vendor], [_IDS]))
         queryset = self.make(*stand_ins).using(using)
+        if queryset._prefetch_related_lookups or queryset.query.distinct:
+            raise ValueError("Prepared reads rows as they come: prefetch_related() and distinct() are not for it.")
+        if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
+            raise ValueError("Prepared gives model instances, or tuples of a values_list(): not dicts nor flat lists.")
         compiler = queryset.query.get_compiler(using)
         sql, parameters = compiler.as_sql()
         if compiler.klass_info and compiler.klass_info.get("related_klass_infos"):

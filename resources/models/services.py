@@ -212,15 +212,18 @@ def load_cards(services):
     hand_out(services, "schedules", Schedule, reads["schedules"].rows(using, ids), lambda row: row.service_id)
     hand_out(services, "service_areas", ServiceArea, reads["areas"].rows(using, ids), lambda area: area.service_id)
     # The links as pairs of ids, in the terms' order, and each term read once (with its vocabulary), however
-    # many of the services have it: a link object per pair would be two model instances more each.
+    # many of the services have it: a link object per pair would be two model instances more each. (Each
+    # statement sees the database as it is then: a row a curator deletes between two of them is left out.)
     tagged = reads["tagged"].rows(using, ids)
     term_of = {term.pk: term for term in reads["terms"].rows(using, {term_id for _service_id, term_id in tagged})}
     vocabularies = {row.pk: row for row in reads["vocabularies"].rows(using, {t.taxonomy_id for t in term_of.values()})}
+    term_of = {pk: term for pk, term in term_of.items() if term.taxonomy_id in vocabularies}
     for term in term_of.values():
         term.taxonomy = vocabularies[term.taxonomy_id]
     terms = {}
     for service_id, term_id in tagged:
-        terms.setdefault(service_id, []).append(term_of[term_id])
+        if term_id in term_of:
+            terms.setdefault(service_id, []).append(term_of[term_id])
     for service in services:
         _set_prefetched(service, "terms", TaxonomyTerm, terms.get(service.pk, []), using)
     translations = {row.service_id: row for row in reads["translations"].rows(using, ids, language)}
@@ -229,6 +232,7 @@ def load_cards(services):
     links = reads["links"].rows(using, ids)
     # Each place once, however many of the services are there.
     places = {place.pk: place for place in reads["places"].rows(using, {link.location_id for link in links})}
+    links = [link for link in links if link.location_id in places]
     for link in links:
         link.location = places[link.location_id]
     hand_out(services, "service_at_locations", ServiceAtLocation, links, lambda link: link.service_id)
@@ -249,6 +253,8 @@ def cards_of(ids, using="default"):
     organizations = {row.pk: row for row in reads["organizations"].rows(using, organization_ids)}
     hotlines = {row.service_id: row for row in reads["hotlines"].rows(using, ids)}
     hotline_of = Service._meta.get_field("hotline")
+    # (A service moved to another organization and the first deleted between two statements is left out.)
+    services = {pk: service for pk, service in services.items() if service.organization_id in organizations}
     for service in services.values():
         service.organization = organizations[service.organization_id]
         # As select_related("hotline") leaves it: the hotline, or None, whose access raises DoesNotExist.
