@@ -725,6 +725,15 @@ def test_a_link_to_a_later_record_is_made_as_soon_as_that_record_is_written(monk
     assert str(organization.parent_organization.uuid) == parent["organization"]["id"]
 
 
+def test_postgresql_gathers_the_statistics_again_as_the_tables_grow(monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_SIZE", 1)
+    with CaptureQueriesContext(connection) as captured:
+        report = importer.import_documents([_service(f"Service {number}") for number in range(12)])
+    assert report.imported == 12
+    analyzed = [query["sql"] for query in captured if query["sql"] == "ANALYZE"]
+    assert len(analyzed) == (2 if connection.vendor == "postgresql" else 0)  # after the 1st and the 10th chunk
+
+
 def test_a_location_shared_by_several_services_is_one_row():
     first, second = _service("First"), _service("Second")
     second["service_at_locations"][0]["location"] = copy.deepcopy(first["service_at_locations"][0]["location"])
