@@ -1627,8 +1627,9 @@ class _Importer:
     def _link_known(self):
         """Link what pointed at rows later in the input as soon as those rows are written (at the end of each
         chunk), not all at the end: a term's parent linked last made PostgreSQL's triggers refresh the index
-        entry of every service tagged with the term by then (over two minutes a term, for each of the synthetic
-        directory's 25 terms, at 100,000 services); linked after the chunk that wrote the parent, a few."""
+        entry of every service tagged with the term by then (over five minutes a term, for each of the 6 terms of
+        the synthetic directory that name a parent, at 100,000 services); linked after the chunk that wrote the
+        parent, a few."""
         ready = [item for item in self.deferred if item[3] in self.known]
         if ready:
             self.deferred = [item for item in self.deferred if item[3] not in self.known]
