@@ -2,7 +2,7 @@
 
 The text becomes a query the database runs on its full-text index (migration 0004 builds it and keeps
 it current with triggers): an FTS5 table ranked with bm25 on SQLite, a weighted tsvector ranked with
-ts_rank_cd on PostgreSQL. Field weights: the service's name counts most, then its alternate name and
+ts_rank on PostgreSQL. Field weights: the service's name counts most, then its alternate name and
 its organization, then its need and population terms (with their parent terms), then its description.
 
 How the words are read, the same on both engines:
@@ -48,8 +48,10 @@ SQLITE_WEIGHTS = (10.0, 5.0, 5.0, 3.0, 1.0, 0.0, 0.0)
 # SQLite's index, and the same without the descriptions, where the first tier of a large result is found and
 # ranked (migration 0016; _SqliteIndex.tiered).
 SQLITE_INDEX, SQLITE_HEADINGS = "resources_searchdocument", "resources_searchheading"
-# ts_rank_cd weights of the tsvector classes D (description), C (terms), B (alternate name and
-# organization), A (name).
+# ts_rank weights of the tsvector classes D (description), C (terms), B (alternate name and organization),
+# A (name). ts_rank, not ts_rank_cd: the cover density of a query of many alternatives (synonyms, corrections)
+# cost three times as much to work out (16 of 26 ms to rank the 1,810 open now with "counselling" at 100,000
+# services); every labelled relevance query passes with either.
 POSTGRESQL_WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"
 
 # Characters that carry meaning in search syntaxes or SQL LIKE separate words.
@@ -547,7 +549,7 @@ def _pg_rank(concepts, vector):
     in_name = " & ".join(f"'{word}':{'*' if prefix else ''}A" for word, prefix in typed if word)
     named = f"(CASE WHEN {vector} @@ to_tsquery('english', %s) THEN {NAME_BOOST} ELSE 1.0 END)"
     weights = POSTGRESQL_WEIGHTS.replace("{", "{{").replace("}", "}}")  # the template is formatted
-    rank = f"ts_rank_cd('{weights}', {vector}, {query}) * {named} * {_FRESHNESS}"
+    rank = f"ts_rank('{weights}', {vector}, {query}) * {named} * {_FRESHNESS}"
     return rank, [*params, in_name, _fresh_since()]
 
 
@@ -1366,9 +1368,13 @@ class _PostgresqlIndex:
         return guess  # the planner's own guess
 
     def ranked(self, offset, limit):
+        # Each match's service is looked up by its key (a lateral subquery the planner cannot flatten, for its
+        # OFFSET 0): joined, the planner guessed thousands more matches than there were and read every service
+        # to hash them (65 instead of 40 ms for the 1,810 open now with "counselling", at 100,000 services).
         rank, rank_params = _pg_rank(self.query.concepts, '"d"."vector"')
         sql = (
-            "SELECT s.id FROM resources_searchdocument d JOIN resources_service s ON s.id = d.rowid "
+            "SELECT s.id FROM resources_searchdocument d CROSS JOIN LATERAL (SELECT s.id, s.name, s.assured_date "
+            "FROM resources_service s WHERE s.id = d.rowid OFFSET 0) s "
             f"WHERE {self.where} ORDER BY {rank.format(key='s.id', assured='s.assured_date')} DESC, s.name, s.id "
             "LIMIT %s OFFSET %s"
         )
