@@ -580,18 +580,40 @@ def test_the_results_page_says_about_and_the_api_stays_exact(many, estimating, c
     assert client.get("/api/services", {"search": "harbor"}).json()["total_items"] == 64
 
 
-def test_a_set_guessed_small_is_read_whole_on_sqlite_and_counted_first_on_postgresql(many):
+def test_a_set_guessed_small_is_read_whole_on_sqlite_and_by_its_ids_on_postgresql(many):
     """A set guessed to hold at most EXACT_LIMIT: on SQLite, whose guesses err small (IndexQuery.
-    small_guesses_hold), its keys are read whole, which counts it, in one statement; PostgreSQL counts it first,
-    as without estimates (a sample sized by a guess too small would be read whole, found too large, counted,
-    and read again)."""
+    small_guesses_hold), its keys are read whole, which counts it, in one statement. PostgreSQL reads the ids of
+    its matches once (IndexQuery.reads_ids), which counts it too; its sample and its page are then looked up by
+    those ids, without matching the words again."""
     results = filterset({"q": "harbor"}).results(estimate_before=0)
     with CaptureQueriesContext(connection) as captured:
         assert (results.count(), results.estimated) == (64, False)
         rows, scale = results.sample()
+        page = [service.pk for service in results[0:20]]
     counts = [query for query in captured if "count(" in query["sql"].lower()]
-    assert len(counts) == (0 if connection.vendor == "sqlite" else 1)
+    assert counts == []
     assert (len(rows), scale) == (64, 1.0)
+    assert {row[0] for row in rows} == {service.pk for service in many}
+    assert page == by_index({"q": "harbor"})[:20]  # as ranked when counted (below, without estimates)
+    if connection.vendor == "postgresql":
+        matching = [query["sql"] for query in captured if "@@" in query["sql"] and "EXPLAIN" not in query["sql"]]
+        assert len(matching) == 2  # the ids read once, and the rank of the page (its words weighed, not matched)
+        assert "ORDER BY" in matching[1]
+        assert "ANY(" in matching[1]
+
+
+@pytest.mark.parametrize("data", [{"q": "harbor"}, {}], ids=["words, in tiers", "none, newest first"])
+def test_postgresql_reads_the_ids_of_a_set_its_sample_cannot_estimate(many, estimating, monkeypatch, data):
+    """A set guessed large whose sample cannot estimate it (too few sampled, here) is counted: on PostgreSQL by
+    reading the ids of its matches, by which its page is then found; the sample already read is kept."""
+    monkeypatch.setattr(search, "ESTIMATE_SAMPLE_MIN", 10_000)
+    results = filterset(data).results(estimate_before=0)
+    assert (results.count(), results.estimated) == (64, False)
+    assert results.query.matched == (connection.vendor == "postgresql")
+    _rows, scale = results.sample()
+    assert scale > 1  # the sample read before the count
+    assert [service.pk for service in results[20:40]] == by_index(data)[20:40]
+    assert [service.pk for service in results[60:80]] == by_index(data)[60:80]
 
 
 @pytest.mark.parametrize("data", [{"need": "legal-aid"}, {"region": "US-TX"}, {}])
