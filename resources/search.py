@@ -21,6 +21,7 @@ Ranking lowers listings not verified in the last year (never hotlines), then ord
 
 import bisect
 import contextlib
+import copy
 import datetime
 import functools
 import json
@@ -1719,6 +1720,22 @@ class NearQuery:
 
     def probe(self):
         return _Parts(self._parts()).probe()
+
+    @property
+    def reads_ids(self):
+        """As IndexQuery.reads_ids, for each part (matched_once)."""
+        return self.query.reads_ids
+
+    def matched_once(self):
+        """This query with each part's matches read once (IndexQuery.matched_once): counted by those reads, then
+        sampled and listed by id. Around 10001 with "legal", at 100,000 services, counting and sampling the
+        cells wholly within reach and the services from elsewhere matched the words four times (56 ms)."""
+        near = copy.copy(self)
+        for counted in ("_close", "_count"):
+            near.__dict__.pop(counted, None)
+        near.inner = None if self.inner is None else self.inner.matched_once()
+        near.edge, near.far = self.edge.matched_once(), self.far.matched_once()
+        return near
 
     @property
     def estimates_pay(self):

@@ -115,6 +115,22 @@ def test_both_ways_of_reading_a_list_of_ids_give_the_same(around, monkeypatch, f
         same(by_index(data), by_queryset(data))
 
 
+@pytest.mark.parametrize("data", NEAR_SEARCHES, ids=[urlencode(data) for data in NEAR_SEARCHES])
+def test_a_results_page_near_a_point_lists_what_the_queryset_does(around, data):
+    """As the search page reads them (SearchResults.count with estimate_before): a set this small is counted, on
+    PostgreSQL by reading the ids of each part's matches once (NearQuery.matched_once), which then give the
+    page and the sample."""
+    results = filterset(data).results(estimate_before=0)
+    expected = by_queryset(data)
+    assert (results.count(), results.estimated) == (len(expected), False)
+    matched = [part.matched for part in results.query._parts()] if isinstance(results.query, search.NearQuery) else []
+    assert all(matched) == (connection.vendor == "postgresql")
+    same([(service.name, service.distance) for service in results[0 : len(expected)]], expected)
+    rows, scale = results.sample()
+    assert scale == 1
+    assert len(rows) == len(expected)
+
+
 def test_without_map_cells_the_ids_within_reach_give_the_same(around, monkeypatch):
     """Near a pole or across the 180° meridian there are no map cells (geo.map_cells): the ids within reach
     then filter the query's matches themselves."""
