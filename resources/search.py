@@ -827,6 +827,17 @@ class IndexQuery:
             return 0
         return self.engine.counted()
 
+    def count_beyond(self, rows):
+        """How many matches there are, given `rows`: what keys(limit=len(rows)) read, the first matches in the
+        order of their ids. SQLite counts only those after the last of them: its lists of matches are in the
+        order of their ids, so it finds where to start without reading the others (1.2 instead of 3.9 ms for
+        the 4,043 with "help" by text for labour trafficking, after the first 2,001, at 100,000 services)."""
+        if self.vendor != "sqlite" or not rows or self.engine.few is not None:
+            return self.count()
+        sql, params = self.engine.count()
+        after = f"{sql} AND {self.engine.table}.rowid > %s"
+        return len(rows) + self._run(after, [*params, rows[-1][0]])[0][0]
+
     def keys(self, limit=None):
         """[(service id, [keys])] of every match (of `limit` of them at most, if given)."""
         if self.impossible:
@@ -970,7 +981,7 @@ def _sample(query, total=None, probed=None):
             rows = query.keys(limit=EXACT_LIMIT + 1)
             if len(rows) <= EXACT_LIMIT:
                 return rows, 1.0
-            total = query.count()
+            total = query.count_beyond(rows)
         else:
             total = query.likely(guess)
     if total <= EXACT_LIMIT:
@@ -1139,10 +1150,11 @@ class _SqliteIndex:
         # The keys from the index's content table (FTS5 keeps the text of column n of a row in c{n} of its
         # shadow table "_content"): the full-text table hands its columns out one row at a time, a third
         # slower (9.4 instead of 6.4 ms for 1,936 rows at 100,000 services).
+        # In the order of their ids, as FTS5 reads its lists (the order costs nothing: count_beyond needs it).
         keys = f"c{_SQLITE_TABLE_COLUMNS[self.table].index('keys')}"
         return (
             f"SELECT c.id, c.{keys} FROM {self.table} JOIN {self.table}_content c ON c.id = +{self.table}.rowid "
-            f"{self._WHERE}",
+            f"{self._WHERE} ORDER BY {self.table}.rowid",
             self._params(self.finding),
         )
 
@@ -1584,6 +1596,9 @@ class _Parts:
     def count(self):
         return sum(part.count() for part in self.parts)
 
+    def count_beyond(self, rows):
+        return self.count()  # (rows of several parts: in the order of their ids in each)
+
     def likely(self, guess):
         # (The parts' guesses added up: undone as one, a little less than each undone, so a sample a little larger.)
         return self.parts[0].likely(guess) if self.parts else guess
@@ -1842,7 +1857,7 @@ class SearchResults:
             # (at 1,000,000 services each reads the lists of the words again).
             rows = self.query.keys(limit=EXACT_LIMIT + 1)
             if len(rows) > EXACT_LIMIT:
-                return None
+                return self.query.count_beyond(rows)
             self._sample = rows, 1.0
             return len(rows)
         self._sample = self.query.sample(probed=probed)

@@ -638,13 +638,29 @@ def test_a_page_by_name_of_a_set_read_whole_sorts_what_was_read(many, data):
         assert " MATCH " not in statements
 
 
-def test_a_set_guessed_small_that_is_not_is_counted(many, monkeypatch):
-    monkeypatch.setattr(search, "EXACT_LIMIT", 50)
+@pytest.mark.parametrize("data", [{"q": "harbor"}, {"need": "legal-aid"}, {}])
+def test_a_set_guessed_small_that_is_not_is_counted(many, monkeypatch, data):
+    """On SQLite, read whole up to EXACT_LIMIT + 1 (the first matches, in the order of their ids), then only those
+    after the last of them are counted (count_beyond); PostgreSQL reads the ids of every match."""
+    monkeypatch.setattr(search, "EXACT_LIMIT", 20)
     monkeypatch.setattr(search.IndexQuery, "probe", lambda self: (10, None))
-    results = filterset({"q": "harbor"}).results(estimate_before=0)
-    assert (results.count(), results.estimated) == (64, False)
+    expected = len(by_index(data))
+    assert expected > 21
+    results = filterset(data).results(estimate_before=0)
+    with CaptureQueriesContext(connection) as captured:
+        assert (results.count(), results.estimated) == (expected, False)
+    if connection.vendor == "sqlite":
+        (counted,) = [query["sql"] for query in captured if "count(" in query["sql"].lower()]
+        assert ".rowid > " in counted
     rows, scale = results.sample()
-    assert round(len(rows) * scale) == 64
+    assert round(len(rows) * scale) == expected
+    # A facet's sample, sized by the count, likewise.
+    query = filterset(data).index_query()  # (its words understood: whether each is in the index)
+    with CaptureQueriesContext(connection) as captured:
+        query.sample()
+    counts = [statement["sql"] for statement in captured if "count(" in statement["sql"].lower()]
+    assert len(counts) == 1
+    assert (".rowid > " in counts[0]) == (connection.vendor == "sqlite")
 
 
 def test_a_set_below_estimate_from_is_counted(many, estimating, monkeypatch):
