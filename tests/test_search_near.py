@@ -617,6 +617,20 @@ def test_many_results_near_a_point_are_estimated_from_their_parts_in_the_sample(
     assert inner is not None
     results = filterset(data).results(estimate_before=0)
     assert (results.count(), results.estimated) == (inner + len(found["edge"]) + far, True)
+    # Those from elsewhere are estimated even when fewer than ESTIMATE_FROM (the total says "about" already), and
+    # counted when the sample holds too few of them to tell.
+    assert far != len(found["far"])
+    monkeypatch.setattr(search, "ESTIMATE_FROM", inner)
+    assert far < inner
+    results = filterset(data).results(estimate_before=0)
+    assert (results.count(), results.estimated) == (inner + len(found["edge"]) + far, True)
+    sampled_inner, sampled_far = (
+        sum(1 for sid in found[part] if sid % search.SAMPLE_BUCKETS < half) for part in ("inner", "far")
+    )
+    assert sampled_inner > sampled_far
+    monkeypatch.setattr(search, "ESTIMATE_SAMPLE_MIN", sampled_far + 1)
+    results = filterset(data).results(estimate_before=0)
+    assert (results.count(), results.estimated) == (inner + len(found["edge"]) + len(found["far"]), True)
     same([(service.name, service.distance) for service in results[0:2]], expected[0:2])
     deep = filterset(data).results(estimate_before=math.ceil(search.ESTIMATE_SHARE * inner))
     assert (deep.count(), deep.estimated) == (len(expected), False)
