@@ -771,8 +771,8 @@ class IndexQuery:
         self.excluded = sorted(excluded or ())
         # A sample: only the services of the first `buckets` sample buckets (their id modulo SAMPLE_BUCKETS).
         self.buckets = buckets
-        # Whether `ids` are exactly the matches, as matched() read them: PostgreSQL then looks them up by their
-        # key instead of matching the words and keys again.
+        # Whether `ids` are exactly the matches, as matched_once() read them: PostgreSQL then looks them up by
+        # their key instead of matching the words and keys again.
         self.matched = matched
         self.engine = _INDEX_ENGINES[self.vendor](self)
 
@@ -1747,8 +1747,8 @@ class NearQuery:
 
     def matched_once(self):
         """This query with each part's matches read once (IndexQuery.matched_once): counted by those reads, then
-        sampled and listed by id. Around 10001 with "legal", at 100,000 services, counting and sampling the
-        cells wholly within reach and the services from elsewhere matched the words four times (56 ms)."""
+        sampled and listed by id, where counting the parts and then reading their sample matched the words and
+        keys of each part twice more."""
         near = copy.copy(self)
         for counted in ("_close", "_count"):
             near.__dict__.pop(counted, None)
@@ -1842,12 +1842,15 @@ class SearchResults:
         return self._count
 
     def _estimate(self):
-        """The total as the sample tells it (every match, when it read them all), or None. A set guessed to hold
+        """The total as the sample tells it (every match, when it read them all), or None: counted then. On
+        PostgreSQL (reads_ids) a set guessed to hold at most ESTIMATE_FROM has the ids of its matches read, which
+        counts it; its sample and page are then looked up by them (_read_ids). Elsewhere a set guessed to hold
         at most EXACT_LIMIT is counted, and then sampled, as without estimates: a sample read first would read
-        it whole, and when the guess was too small (PostgreSQL's planner's often is: 4,160 near 10001), find it
-        larger, count it, and read a sample of it again. Where small guesses hold (SQLite's), such a set is
-        read whole first instead, which counts it too. A larger guess sizes the sample; a set it then says is
-        smaller than ESTIMATE_FROM is counted after it, at no more cost than before it."""
+        it whole, and when the guess was too small, find it larger, count it, and read a sample of it again.
+        Where small guesses hold (SQLite's), such a set is read whole first instead, which counts it too (or,
+        when it is larger after all, the rest after what was read). A larger guess sizes the sample; a set it
+        then says is smaller than ESTIMATE_FROM is counted after it (on PostgreSQL, its ids read), at no more
+        cost than before it."""
         if self.estimate_before is None or not self.query.estimates_pay:
             return None
         probed = self.query.probe()
