@@ -902,7 +902,8 @@ class IndexQuery:
             return []
         if self.engine.few is not None:
             return [row[0] for row in self.engine.few]
-        return [row[0] for row in self._run(*self.engine.ids())]
+        # (Through the engine: PostgreSQL reads thousands of matches through the indexes, as it counts them.)
+        return [row[0] for row in self.engine.run(*self.engine.ids())]
 
     def sample(self, total=None, probed=None):
         """(rows, scale): the [(id, [keys])] of every match when there are at most EXACT_LIMIT, scale 1; else
@@ -1354,7 +1355,8 @@ class _PostgresqlIndex:
         services) where the indexes take 30-65. A count guessed to match less than INDEX_SCAN_SHARE of a large
         table (INDEX_SCAN_ROWS) is therefore read through the indexes: sequential scans are off for that
         statement alone. A larger share is read faster as it is (all 100,000: 45 ms instead of 90). A ranked
-        page is steered likewise (83 to 56 ms for counselling open now)."""
+        page, and a read of the ids of the matches, are steered likewise (83 to 56 ms for a ranked page of
+        counselling open now). The ids of matches read once (IndexQuery.matched_once) are counted here."""
         if self.matched_ids is not None:
             return len(self.matched_ids)
         return self.run(*self.count())[0][0]
@@ -1747,8 +1749,9 @@ class NearQuery:
 
     def matched_once(self):
         """This query with each part's matches read once (IndexQuery.matched_once): counted by those reads, then
-        sampled and listed by id, where counting the parts and then reading their sample matched the words and
-        keys of each part twice more."""
+        sampled by id, and those from elsewhere listed by id, where counting the parts and then reading their
+        sample matched the words and keys of each part twice more. (The page of those within reach is still
+        found from the ring of places around the point: within_reach.)"""
         near = copy.copy(self)
         for counted in ("_close", "_count"):
             near.__dict__.pop(counted, None)
@@ -1843,14 +1846,14 @@ class SearchResults:
 
     def _estimate(self):
         """The total as the sample tells it (every match, when it read them all), or None: counted then. On
-        PostgreSQL (reads_ids) a set guessed to hold at most ESTIMATE_FROM has the ids of its matches read, which
-        counts it; its sample and page are then looked up by them (_read_ids). Elsewhere a set guessed to hold
-        at most EXACT_LIMIT is counted, and then sampled, as without estimates: a sample read first would read
-        it whole, and when the guess was too small, find it larger, count it, and read a sample of it again.
-        Where small guesses hold (SQLite's), such a set is read whole first instead, which counts it too (or,
-        when it is larger after all, the rest after what was read). A larger guess sizes the sample; a set it
-        then says is smaller than ESTIMATE_FROM is counted after it (on PostgreSQL, its ids read), at no more
-        cost than before it."""
+        PostgreSQL (reads_ids) a set guessed, or sampled, to hold at most ESTIMATE_FROM has the ids of its
+        matches read, which counts it; its sample and page are then looked up by them (_read_ids). Elsewhere a
+        set guessed to hold at most EXACT_LIMIT is counted, and then sampled, as without estimates: a sample read
+        first would read it whole, and when the guess was too small, find it larger, count it, and read a sample
+        of it again. Where small guesses hold (SQLite's), such a set is read whole first instead, which counts it
+        too (or, when it is larger after all, the rest after what was read). A larger guess sizes the sample; a
+        set it then says is smaller than ESTIMATE_FROM is counted after it (on PostgreSQL, its ids read), at no
+        more cost than before it, as is a page past the first ESTIMATE_SHARE of a larger one."""
         if self.estimate_before is None or not self.query.estimates_pay:
             return None
         probed = self.query.probe()
@@ -1872,7 +1875,10 @@ class SearchResults:
         self._sample = self.query.sample(probed=probed)
         found = self.query.estimated_count(self._sample, self.estimate_before)
         if found is None:
-            return self._read_ids() if reads_ids else None
+            # Too few sampled to trust, or fewer than ESTIMATE_FROM: read once, not counted (a page deep in a large
+            # set is counted: reading tens of thousands of ids would cost more).
+            rows, scale = self._sample
+            return self._read_ids() if reads_ids and len(rows) * scale <= ESTIMATE_FROM else None
         total, self.estimated = found
         return total
 

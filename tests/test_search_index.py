@@ -159,6 +159,20 @@ def test_a_sample_holds_the_matches_of_its_buckets(many, monkeypatch, few_bucket
         assert sampled == {service.pk for service in many if service.pk % search.SAMPLE_BUCKETS < buckets}
 
 
+def test_a_sample_of_matches_read_once_is_that_of_the_query(many):
+    """Once the ids of the matches are read (matched_once, PostgreSQL's), a sample's buckets are picked from them:
+    the same rows and keys as matching again, none when no id is in those buckets."""
+    query = filterset({"q": "harbor", "need": "legal-aid"}).index_query()
+    matched = query.matched_once()
+    assert matched.count() == query.count() == 32
+    lowest = min(service.pk % search.SAMPLE_BUCKETS for service in many[1::2])
+    for buckets in sorted({lowest, *(service.pk % search.SAMPLE_BUCKETS + 1 for service in many[10:20])}):
+        assert sorted(matched.sampled(buckets).keys()) == sorted(query.sampled(buckets).keys())
+        assert matched.sampled(buckets).count() == query.sampled(buckets).count()
+    if lowest:  # the buckets below the first that holds one hold none (0 buckets would be no sample at all)
+        assert matched.sampled(lowest).keys() == []
+
+
 @pytest.mark.parametrize("range_blocks", [0, 10**6], ids=["by-modulo", "by-id-ranges"])
 def test_a_sample_by_ids_spans_every_block_of_ids(many, monkeypatch, range_blocks):
     """Blocks of 8 ids instead of 1,024 (the ids alone tell a sample's buckets here, not their keys): the
@@ -567,6 +581,7 @@ def test_a_page_near_the_end_counts_every_match(many, estimating, client, page):
     far = math.ceil(search.ESTIMATE_SHARE * estimate)
     results = filterset({"q": "harbor"}).results(estimate_before=far)
     assert (results.count(), results.estimated) == (64, False)
+    assert not results.query.matched  # counted: a set this large (for ESTIMATE_FROM) is not read by its ids
     body = client.get("/search/", {"q": "harbor", "page": page}).content.decode()
     if page == "last":
         assert f"About {rounded(estimate)} results" in body
@@ -609,10 +624,12 @@ def test_a_set_guessed_small_is_read_whole_on_sqlite_and_by_its_ids_on_postgresq
 
 
 @pytest.mark.parametrize("data", [{"q": "harbor"}, {}], ids=["words, in tiers", "none, newest first"])
-def test_postgresql_reads_the_ids_of_a_set_its_sample_cannot_estimate(many, estimating, monkeypatch, data):
-    """A set guessed large whose sample cannot estimate it (too few sampled, here) is counted: on PostgreSQL by
-    reading the ids of its matches, by which its page is then found; the sample already read is kept."""
-    monkeypatch.setattr(search, "ESTIMATE_SAMPLE_MIN", 10_000)
+def test_postgresql_reads_the_ids_of_a_set_its_sample_finds_small(many, estimating, monkeypatch, data):
+    """A set guessed large whose sample says it holds fewer than ESTIMATE_FROM is counted: on PostgreSQL by reading
+    the ids of its matches, by which its page is then found; the sample already read is kept."""
+    estimate = estimating  # what the sample says: the guess is larger, ESTIMATE_FROM between the two
+    monkeypatch.setattr(search.IndexQuery, "probe", lambda self: (estimate + 2, None))
+    monkeypatch.setattr(search, "ESTIMATE_FROM", estimate + 1)
     results = filterset(data).results(estimate_before=0)
     assert (results.count(), results.estimated) == (64, False)
     assert results.query.matched == (connection.vendor == "postgresql")

@@ -123,8 +123,8 @@ def test_a_results_page_near_a_point_lists_what_the_queryset_does(around, data):
     results = filterset(data).results(estimate_before=0)
     expected = by_queryset(data)
     assert (results.count(), results.estimated) == (len(expected), False)
-    matched = [part.matched for part in results.query._parts()] if isinstance(results.query, search.NearQuery) else []
-    assert all(matched) == (connection.vendor == "postgresql")
+    assert isinstance(results.query, search.NearQuery)
+    assert all(part.matched for part in results.query._parts()) == (connection.vendor == "postgresql")
     same([(service.name, service.distance) for service in results[0 : len(expected)]], expected)
     rows, scale = results.sample()
     assert scale == 1
