@@ -1413,7 +1413,7 @@ class _PostgresqlIndex:
         return int(plan[0]["Plan"]["Plan Rows"])
 
     def probe(self):
-        return self.estimate(), None
+        return self._estimated(), None  # (asked once: run() may steer by it)
 
     @staticmethod
     def likely(guess):
