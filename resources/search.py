@@ -1837,8 +1837,9 @@ class SearchResults:
         one of three quarters of the directory at 1,000,000 on SQLite (146 ms). Over the benchmark's searches at
         100,000 services the estimates (28 to 33 of the 50) are off by 4.0 in 100 on average on SQLite, 5.2 on
         PostgreSQL, 14 at most: a sample holds the first ids of each block of 1,024, and listings close in id
-        are often close on the map (a search in one state is off the most). It is trusted only from ESTIMATE_SAMPLE_MIN sampled, and a page past the first
-        ESTIMATE_SHARE of the estimate counts them all, so that the last pages are where the paginator says."""
+        are often close on the map (a search in one state is off the most). It is trusted only from
+        ESTIMATE_SAMPLE_MIN sampled, and a page past the first ESTIMATE_SHARE of the estimate counts them all, so
+        that the last pages are where the paginator says."""
         if not hasattr(self, "_count"):
             estimate = self._estimate()
             self._count = self.query.count() if estimate is None else estimate
