@@ -1731,9 +1731,10 @@ class NearQuery:
         if close is None:
             return None
         self._close = close + self.edge.count()
-        # Those from elsewhere are estimated too, however few, when the sample holds enough of them: the total is
-        # "about" already, and the pages the estimate is trusted for are among those within reach. Counting the
-        # 2,797 from elsewhere with "shelter" around downtown Houston took 15 ms at 100,000 services.
+        # Those from elsewhere are estimated too, even fewer than ESTIMATE_FROM, when the sample holds enough of
+        # them (ESTIMATE_SAMPLE_MIN): the total is "about" already, and the pages the estimate is trusted for are
+        # among those within reach. Counting the 2,797 from elsewhere with "shelter" around downtown Houston took
+        # 15 ms at 100,000 services.
         far = sum(1 for sid, keys in rows if sid not in edge and inside.isdisjoint(keys))
         far = round(far * scale) if far >= ESTIMATE_SAMPLE_MIN else None
         self._count = self._close + (self.far.count() if far is None else far)
@@ -1858,7 +1859,7 @@ class SearchResults:
         if self.estimate_before is None or not self.query.estimates_pay:
             return None
         probed = self.query.probe()
-        reads_ids = getattr(self.query, "reads_ids", False)
+        reads_ids = self.query.reads_ids
         # A set guessed to hold no more than ESTIMATE_FROM: three times as many made 8 of 10 searches of middling
         # sets slower at 100,000 services (one estimated from its sample lists its page without reading every match).
         if reads_ids and probed[0] <= ESTIMATE_FROM:
